@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs the project's dependencies on a fresh machine: npm packages (offline-safe) and,
+# for the training pipeline's tests, PyTorch and ONNX from Debian.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -d node_modules/onnxruntime-node ] || [ package.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund 2>/dev/null || npm install --no-audit --no-fund
+fi
+if ! /usr/bin/python3 -c 'import torch, onnx, numpy, regex' 2>/dev/null; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q python3-torch python3-onnx python3-numpy python3-regex python3-matplotlib libopenblas0-openmp
+fi
