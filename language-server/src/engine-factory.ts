@@ -1,0 +1,11 @@
+// The one place the language server constructs an inference engine. The engine runs in a
+// worker thread so that model passes (tens to hundreds of milliseconds of CPU) never block
+// the JSON-RPC loop: cancellations, document changes and new requests keep flowing while
+// the model works.
+
+import type { EngineOptions, InfillEngine } from '../../model-host/src/types';
+import { WorkerEngine } from '../../model-host/src/worker-client';
+
+export function createWorkerEngine(options: EngineOptions): InfillEngine {
+  return new WorkerEngine(options);
+}

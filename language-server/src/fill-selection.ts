@@ -1,0 +1,109 @@
+// diffusionInfill/fillSelection: the user selects a range and asks the model to rewrite it.
+// This is where a diffusion model differs from a left-to-right one: the span is filled
+// knowing both sides, and its length is chosen from the selection, not from a stop token.
+//
+// Unlike ghost text this is an explicit command, so a model that is not ready is reported
+// as an error the client can show; a cancelled request or a closed document answers with
+// no edit.
+
+import { ErrorCodes, ResponseError, type CancellationToken, type TextDocuments } from 'vscode-languageserver';
+import type { TextDocument } from 'vscode-languageserver-textdocument';
+import { buildSelectionContext, type SelectionContext } from './context';
+import type { EngineHost, Logger } from './engine-host';
+import type { FillSelectionParams, FillSelectionResult, ServerSettings } from './lsp_ext';
+import { postprocessCompletion, toEol } from './postprocess';
+import { isAbortError, type RequestScheduler } from './scheduler';
+import { samplerOptions } from './settings';
+import { planSelectionSpan, type SpanPlan } from './span-policy';
+
+export interface FillDeps {
+  documents: TextDocuments<TextDocument>;
+  host: EngineHost;
+  scheduler: RequestScheduler;
+  settings: () => ServerSettings;
+  log: Logger;
+}
+
+const noEdit = (latencyMs = 0): FillSelectionResult => ({ edit: null, confidence: 0, latencyMs });
+
+/**
+ * The replacement text for a selection, or null. The same clean-up as ghost text applies,
+ * with the selection's surroundings as the "cursor line"; a selection of whole lines
+ * (ending in a line break) gets a replacement that also ends in one.
+ */
+export function finishReplacement(raw: string, ctx: SelectionContext, plan: SpanPlan): string | null {
+  const lineStart = ctx.prefix.lastIndexOf('\n') + 1;
+  const lineEnd = ctx.suffix.indexOf('\n');
+  const text = postprocessCompletion(raw, {
+    mode: plan.mode,
+    linePrefix: ctx.prefix.slice(lineStart),
+    lineSuffix: lineEnd === -1 ? ctx.suffix : ctx.suffix.slice(0, lineEnd),
+    suffix: ctx.suffix,
+    eol: '\n',
+    replacesSelection: true,
+  });
+  if (text === null) return null;
+  return ctx.selected.endsWith('\n') && !text.endsWith('\n') ? text + '\n' : text;
+}
+
+export async function fillSelectionHandler(
+  params: FillSelectionParams,
+  token: CancellationToken,
+  deps: FillDeps,
+): Promise<FillSelectionResult> {
+  const document = deps.documents.get(params.textDocument.uri);
+  if (!document) throw new ResponseError(ErrorCodes.InvalidParams, `Unknown document ${params.textDocument.uri}: open it first.`);
+  const settings = deps.settings();
+  if (!settings.enable) return noEdit();
+
+  const version = document.version;
+  const ctx = buildSelectionContext(
+    document.getText(),
+    document.offsetAt(params.range.start),
+    document.offsetAt(params.range.end),
+    settings,
+  );
+  if (ctx.kind === 'skip') return noEdit();
+  const plan = planSelectionSpan(ctx.selected, settings);
+
+  const ticket = deps.scheduler.begin(document.uri, 'fill', token);
+  try {
+    const engine = await deps.host.ready();
+    if (ticket.signal.aborted) return noEdit();
+    if (!engine) {
+      const status = deps.host.status();
+      throw new ResponseError(ErrorCodes.InternalError, status.message ?? `The model is not ready (${status.state}).`);
+    }
+    const started = performance.now();
+    const result = await engine.infill(
+      {
+        prefix: ctx.prefix,
+        suffix: ctx.suffix,
+        canvasLengths: plan.canvasLengths,
+        sampler: samplerOptions(settings),
+        maxPrefixTokens: settings.maxPrefixTokens,
+        maxSuffixTokens: settings.maxSuffixTokens,
+      },
+      ticket.signal,
+    );
+    const latencyMs = performance.now() - started;
+    deps.host.reportRequest(latencyMs, result.candidates.reduce((sum, c) => sum + c.tokens, 0));
+    const now = deps.documents.get(document.uri);
+    if (ticket.signal.aborted || !now || now.version !== version) return noEdit(latencyMs);
+
+    for (const candidate of [...result.candidates].sort((a, b) => b.confidence - a.confidence)) {
+      const text = finishReplacement(candidate.text, ctx, plan);
+      if (text === null) continue;
+      const range = { start: document.positionAt(ctx.start), end: document.positionAt(ctx.end) };
+      return { edit: { range, newText: toEol(text, ctx.eol) }, confidence: candidate.confidence, latencyMs };
+    }
+    return noEdit(latencyMs);
+  } catch (error) {
+    if (error instanceof ResponseError) throw error;
+    if (isAbortError(error, ticket.signal)) return noEdit();
+    deps.host.engineFailed(error);
+    throw new ResponseError(ErrorCodes.InternalError, `Filling the selection failed: ${error instanceof Error ? error.message : String(error)}`);
+  } finally {
+    ticket.done();
+  }
+}

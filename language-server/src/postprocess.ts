@@ -1,0 +1,129 @@
+// Turns the model's raw middle into the text the editor inserts. Pure functions: the same
+// raw text and context always give the same result, which the golden tests pin down.
+//
+// The model works in LF (see context.ts); the result is converted to the document's EOL last.
+
+import type { SpanMode } from './span-policy';
+
+export interface PostprocessContext {
+  mode: SpanMode;
+  /** The cursor line up to the cursor. */
+  linePrefix: string;
+  /** The cursor line after the cursor, without its line ending. */
+  lineSuffix: string;
+  /** Everything after the cursor (LF), starting with lineSuffix. */
+  suffix: string;
+  eol: '\n' | '\r\n';
+  /** The span replaces a selection: never add a line break the model did not write. */
+  replacesSelection?: boolean;
+}
+
+export function isBlank(s: string): boolean {
+  return s.trim() === '';
+}
+
+export function toLf(s: string): string {
+  return s.includes('\r') ? s.replace(/\r\n?/g, '\n') : s;
+}
+
+export function toEol(s: string, eol: '\n' | '\r\n'): string {
+  return eol === '\n' ? s : s.replace(/\n/g, '\r\n');
+}
+
+export function stopAtFirstNewline(s: string): string {
+  const nl = s.indexOf('\n');
+  return nl === -1 ? s : s.slice(0, nl);
+}
+
+function leadingWhitespace(s: string): string {
+  return s.slice(0, s.length - s.trimStart().length);
+}
+
+/**
+ * Removes the longest tail of `completion` that the text after the cursor already starts
+ * with, e.g. `b)` before `)` becomes `b`: the model often writes the closer it can see, and
+ * accepting it would double it. Trailing whitespace of the completion does not hide a match.
+ */
+export function trimSuffixOverlap(completion: string, lineSuffix: string): string {
+  const after = lineSuffix.trimEnd();
+  if (after === '') return completion;
+  for (const c of [completion, completion.trimEnd()]) {
+    for (let k = Math.min(c.length, after.length); k > 0; k--) {
+      if (c.endsWith(after.slice(0, k))) return c.slice(0, c.length - k);
+    }
+  }
+  return completion;
+}
+
+/** Drops whitespace-only lines at the end of a multi-line text, and the final line's trailing blanks. */
+export function dropTrailingBlankLines(s: string): string {
+  const lines = s.split('\n');
+  while (lines.length > 1 && isBlank(lines[lines.length - 1])) lines.pop();
+  lines[lines.length - 1] = lines[lines.length - 1].trimEnd();
+  return lines.join('\n');
+}
+
+/**
+ * The first line of the existing text after the cursor that matters: the rest of the cursor
+ * line when it holds something (it will sit at the cursor line's indentation once the
+ * completion pushes it down), else the first non-blank line below.
+ */
+function firstSuffixLine(ctx: PostprocessContext): { line: string; onCursorLine: boolean } | null {
+  if (!isBlank(ctx.lineSuffix)) {
+    return { line: leadingWhitespace(ctx.linePrefix) + ctx.lineSuffix.trim(), onCursorLine: true };
+  }
+  const lines = ctx.suffix.split('\n', 64);
+  for (let i = 1; i < lines.length; i++) {
+    if (!isBlank(lines[i])) return { line: lines[i].trimEnd(), onCursorLine: false };
+  }
+  return null;
+}
+
+/**
+ * Cuts a multi-line completion where one of its lines repeats the first line that already
+ * follows the cursor: from there on the model is rewriting existing code. Lines compare
+ * with their indentation, so a nested `}` does not match an outer one. Returns null when
+ * there is no repeat.
+ */
+export function cutAtSuffixRepeat(completion: string, ctx: PostprocessContext): string | null {
+  const target = firstSuffixLine(ctx);
+  if (!target) return null;
+  const lines = completion.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    // The first completion line continues the cursor line, so compare the whole line.
+    const full = (i === 0 ? ctx.linePrefix + lines[0] : lines[i]).trimEnd();
+    if (full !== target.line) continue;
+    const kept = dropTrailingBlankLines(lines.slice(0, i).join('\n'));
+    // When the repeated line is the cursor line's own closer (`{║}`), keep a line break and
+    // the indentation in front of it so the closer lands on its own line.
+    return target.onCursorLine && i > 0 && !ctx.replacesSelection ? kept + '\n' + leadingWhitespace(lines[i]) : kept;
+  }
+  return null;
+}
+
+function postprocessSingleLine(raw: string, ctx: PostprocessContext): string {
+  let text = stopAtFirstNewline(raw);
+  if (isBlank(ctx.lineSuffix)) text = text.trimEnd();
+  return trimSuffixOverlap(text, ctx.lineSuffix);
+}
+
+function postprocessMultiLine(raw: string, ctx: PostprocessContext): string {
+  const text = dropTrailingBlankLines(raw);
+  const cut = cutAtSuffixRepeat(text, ctx);
+  if (cut !== null) return cut;
+  // A closer after the cursor (`{║}`) and no repeat: end on a fresh line at the cursor
+  // line's indentation, so the closer does not get glued to the last completed line.
+  if (!ctx.replacesSelection && !isBlank(ctx.lineSuffix) && text.includes('\n')) return text + '\n' + leadingWhitespace(ctx.linePrefix);
+  return text;
+}
+
+/**
+ * The whole pipeline for one candidate. Returns null when nothing worth inserting is left
+ * (empty, whitespace only, or only what already follows the cursor).
+ */
+export function postprocessCompletion(raw: string, ctx: PostprocessContext): string | null {
+  const lf = toLf(raw);
+  const text = ctx.mode === 'single-line' ? postprocessSingleLine(lf, ctx) : postprocessMultiLine(lf, ctx);
+  if (isBlank(text)) return null;
+  return toEol(text, ctx.eol);
+}
