@@ -115,13 +115,15 @@ def main():
     ap.add_argument("--out", default="training/data/corpus")
     ap.add_argument("--scratch", default="training/data/npm-scratch")
     ap.add_argument("--manifest", default="training/corpus-manifest.json")
+    ap.add_argument("--no-npm", action="store_true", help="Python sources only (the smoke test uses this)")
+    ap.add_argument("--max-files", type=int, default=0, help="stop after this many kept files (0 = all)")
     args = ap.parse_args()
 
-    npm_root, npm_versions = install_npm(args.scratch)
+    npm_root, npm_versions = (None, {}) if args.no_npm else install_npm(args.scratch)
     eval_hashes, eval_prompts = eval_fingerprints()
     print(f"eval fingerprints: {len(eval_hashes)} hashes, {sum(map(len, eval_prompts.values()))} prompts", flush=True)
 
-    sources = [("npm", npm_root, {k: v for k, v in EXTENSIONS.items() if k != ".py"})]
+    sources = [] if args.no_npm else [("npm", npm_root, {k: v for k, v in EXTENSIONS.items() if k != ".py"})]
     sources += [("python", r, {".py": "python"}) for r in python_roots()]
     stats = {}
     def bump(k, n=1):
@@ -133,6 +135,8 @@ def main():
     lang_bytes = {}
     for source, root, exts in sources:
         for path, lang in walk(root, exts):
+            if args.max_files and stats.get("train_files", 0) + stats.get("val_files", 0) >= args.max_files:
+                break
             bump("files_seen")
             try:
                 raw = open(path, "rb").read(MAX_BYTES + 1)

@@ -39,6 +39,7 @@ class TrainConfig:
     # optimisation
     batch_size: int = 16
     max_steps: int = 2000
+    max_minutes: float = 0.0   # if set, also a wall-clock budget: the schedule decays by whichever ends first
     lr: float = 2e-3
     min_lr_ratio: float = 0.1
     warmup_steps: int = 100
@@ -73,10 +74,18 @@ def load_config(argv):
     return cfg, resume
 
 
-def lr_at(step, cfg):
+def progress_at(step, seconds, cfg):
+    """Fraction of the run done, by steps or by the time budget, whichever is further along."""
+    p = (step - cfg.warmup_steps) / max(1, cfg.max_steps - cfg.warmup_steps)
+    if cfg.max_minutes > 0:
+        p = max(p, seconds / (60 * cfg.max_minutes))
+    return min(1.0, max(0.0, p))
+
+
+def lr_at(step, seconds, cfg):
     if step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
-    progress = min(1.0, (step - cfg.warmup_steps) / max(1, cfg.max_steps - cfg.warmup_steps))
+    progress = progress_at(step, seconds, cfg)
     return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
@@ -176,11 +185,14 @@ def main():
         os.replace(ckpt_path + ".tmp", ckpt_path)
 
     log = open(log_path, "a")
-    last = evaluate(model, val, cfg, device, autocast) if step == 0 else {}
+    last = {}
+    if step == 0:  # the untrained model's numbers, so the curve (and the smoke test) can show the loss falling
+        last = evaluate(model, val, cfg, device, autocast)
+        log.write(json.dumps({"step": 0, "tokens": 0, **last}) + "\n")
     t_window, tok_window = time.time(), 0
-    while step < cfg.max_steps:
+    while step < cfg.max_steps and progress_at(step, seconds, cfg) < 1.0:
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, cfg)
+            g["lr"] = lr_at(step, seconds, cfg)
         t0 = time.time()
         batch = train.get(cfg.batch_size, rng)
         with autocast():
@@ -196,11 +208,13 @@ def main():
         if step % cfg.log_every == 0 or step == 1:
             rate = tok_window / (time.time() - t_window)
             eta = (cfg.max_steps - step) * cfg.batch_size * cfg.seq_len / max(rate, 1)
-            print(f"step {step}/{cfg.max_steps}  loss {loss.item():.4f}  acc {acc.item():.3f}  lr {lr_at(step, cfg):.2e}  "
+            if cfg.max_minutes > 0:
+                eta = min(eta, 60 * cfg.max_minutes - seconds)
+            print(f"step {step}/{cfg.max_steps}  loss {loss.item():.4f}  acc {acc.item():.3f}  lr {lr_at(step, seconds, cfg):.2e}  "
                   f"{rate:,.0f} tok/s  tokens {tokens / 1e6:.2f}M  eta {eta / 60:.1f} min", flush=True)
             log.write(json.dumps({"step": step, "tokens": tokens, "loss": loss.item(), "acc": acc.item()}) + "\n")
             t_window, tok_window = time.time(), 0
-        if step % cfg.eval_every == 0 or step == cfg.max_steps:
+        if step % cfg.eval_every == 0 or step == cfg.max_steps or progress_at(step, seconds, cfg) >= 1.0:
             last = evaluate(model, val, cfg, device, autocast)
             print(f"eval step {step}: " + "  ".join(f"{k} {v:.4f}" for k, v in last.items()), flush=True)
             log.write(json.dumps({"step": step, "tokens": tokens, **last}) + "\n")
