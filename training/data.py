@@ -26,12 +26,13 @@ class Specials:
 
 
 class Batches:
-    def __init__(self, data_dir, split, seq_len, infill_fraction, max_canvas, specials=Specials(), eps=1e-3):
+    def __init__(self, data_dir, split, seq_len, infill_fraction, max_canvas, specials=Specials(), eps=1e-3,
+                 weighting="1/t"):
         self.stream = np.load(os.path.join(data_dir, f"{split}_stream.npy"), mmap_mode="r")
         infill = np.load(os.path.join(data_dir, f"{split}_infill.npz"))
         self.infill_tokens, self.infill_rows = infill["tokens"], infill["rows"]
         self.seq_len, self.infill_fraction, self.max_canvas = seq_len, infill_fraction, max_canvas
-        self.sp, self.eps = specials, eps
+        self.sp, self.eps, self.weighting = specials, eps, weighting
 
     def plain(self, rng):
         i = rng.integers(0, len(self.stream) - self.seq_len)
@@ -82,6 +83,9 @@ class Batches:
         for b in np.where(~masked.any(1))[0]:
             masked[b, rng.choice(np.where(maskable[b])[0])] = True
         noisy = np.where(masked, self.sp.mask, ids)
-        weights = masked / tt / maskable.sum(1, keepdims=True)
+        if self.weighting == "1/t":
+            weights = masked / tt / maskable.sum(1, keepdims=True)
+        else:  # "mean": plain average over masked tokens (lower variance, biased away from the ELBO)
+            weights = masked / masked.sum(1, keepdims=True)
         return (torch.from_numpy(ids), torch.from_numpy(noisy), torch.from_numpy(weights.astype(np.float32)),
                 torch.from_numpy(attend))

@@ -11,6 +11,10 @@ py=/usr/bin/python3
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)}
 [ -f training/data/corpus/train.jsonl ] || $py training/corpus.py --out training/data/corpus
 [ -f training/data/prepared/meta.json ] || $py training/prepare.py --corpus training/data/corpus --out training/data/prepared
+# A model trained in stages has training/configs/NAME-stage1.json; the last stage starts from its weights.
+if [ -f "training/configs/$name-stage1.json" ] && [ -z "${RESUME:-}" ]; then
+  $py training/train.py --config "training/configs/$name-stage1.json"
+fi
 $py training/train.py --config "training/configs/$name.json" ${RESUME:+--resume}
 out=$($py -c "import json,sys;print(json.load(open(sys.argv[1]))['out_dir'])" "training/configs/$name.json")
 (cd training && $py export.py --ckpt "../$out/ckpt.pt" --tokenizer data/prepared/tokenizer.json --out "../models/$name" --name "$name")

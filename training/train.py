@@ -36,6 +36,7 @@ class TrainConfig:
     seq_len: int = 512
     infill_fraction: float = 0.5
     max_canvas: int = 96
+    loss_weighting: str = "1/t"   # or "mean"
     # optimisation
     batch_size: int = 16
     max_steps: int = 2000
@@ -50,6 +51,7 @@ class TrainConfig:
     eval_batches: int = 8
     log_every: int = 10
     seed: int = 1337
+    init_from: str = ""   # start from this checkpoint's weights (fresh optimizer and schedule)
     device: str = "auto"
     dtype: str = "auto"   # bf16 autocast on CUDA, float32 on CPU
 
@@ -167,12 +169,16 @@ def main():
         opt.load_state_dict(ck["optimizer"])
         step, tokens, seconds = ck["step"], ck["tokens"], ck.get("seconds", 0.0)
         print(f"resumed at step {step} ({tokens / 1e6:.1f}M tokens)")
-    elif os.path.exists(log_path):
-        os.remove(log_path)
+    else:
+        if cfg.init_from:
+            model.load_state_dict(torch.load(cfg.init_from, map_location=device)["model"])
+            print(f"initialised from {cfg.init_from}")
+        if os.path.exists(log_path):
+            os.remove(log_path)
     with open(os.path.join(cfg.out_dir, "config.json"), "w") as f:
         json.dump(asdict(cfg), f, indent=2)
 
-    train = Batches(cfg.data_dir, "train", cfg.seq_len, cfg.infill_fraction, cfg.max_canvas)
+    train = Batches(cfg.data_dir, "train", cfg.seq_len, cfg.infill_fraction, cfg.max_canvas, weighting=cfg.loss_weighting)
     val = Batches(cfg.data_dir, "val", cfg.seq_len, cfg.infill_fraction, cfg.max_canvas)
     rng = np.random.default_rng(cfg.seed + step)
     print(f"model: {model.num_parameters() / 1e6:.2f}M parameters, device {device}{' bf16' if use_bf16 else ''}, "

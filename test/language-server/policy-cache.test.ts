@@ -1,0 +1,135 @@
+// Span policy, canvas ladders, the result cache, the scheduler and settings merging.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { defaultServerSettings } from '../../language-server/src/lsp_ext';
+import { ResultCache } from '../../language-server/src/result-cache';
+import { debounce, RequestScheduler } from '../../language-server/src/scheduler';
+import { defaultSettings, engineKey, findPackageRoot, mergeSettings, resolveModelPath } from '../../language-server/src/settings';
+import { canvasLadder, decideMode, pickRungs, planCursorSpan, planSelectionSpan } from '../../language-server/src/span-policy';
+import * as path from 'node:path';
+import * as fs from 'node:fs';
+import { buildCursorContext } from '../../language-server/src/context';
+import { rankCandidates } from '../../language-server/src/inline-completion';
+
+const repoRoot = path.resolve(__dirname, '../../..');
+
+test('span mode: mid-line, block openers, blank lines, ordinary line ends', () => {
+  assert.equal(decideMode('    x = foo(', 'a, b)'), 'single-line');
+  assert.equal(decideMode('def f(x):', ''), 'multi-line');
+  assert.equal(decideMode('if (ok) {', '  '), 'multi-line');
+  assert.equal(decideMode('const f = () =>', ''), 'multi-line');
+  assert.equal(decideMode('items = [', ''), 'multi-line');
+  assert.equal(decideMode('    ', ''), 'multi-line');
+  assert.equal(decideMode('', ''), 'multi-line');
+  assert.equal(decideMode('x = 1', ''), 'single-line');
+  assert.equal(decideMode('function f() {', '}'), 'multi-line');
+  assert.equal(decideMode('print(', ')'), 'single-line');
+  assert.equal(decideMode('while x do', ''), 'multi-line');
+  assert.equal(decideMode('undo', ''), 'single-line');
+});
+
+test('canvas ladders: whole blocks, capped by max tokens, longest always kept', () => {
+  assert.deepEqual(canvasLadder(24, 3, 8), [8, 16, 24]);
+  assert.deepEqual(canvasLadder(64, 2, 8), [32, 64]);
+  assert.deepEqual(canvasLadder(4, 3, 8), [8]);
+  assert.deepEqual(pickRungs([8, 16, 24], 1), [24]);
+  assert.deepEqual(pickRungs([8, 16, 24], 2), [8, 24]);
+  assert.deepEqual(pickRungs([8, 16, 24], 5), [8, 16, 24]);
+  const s = { ...defaultServerSettings };
+  assert.deepEqual(planCursorSpan('x = ', '', s), { mode: 'single-line', maxTokens: 24, canvasLengths: [8, 24] });
+  assert.deepEqual(planCursorSpan('def f():', '', s), { mode: 'multi-line', maxTokens: 64, canvasLengths: [32, 64] });
+  assert.deepEqual(planCursorSpan('def f():', '', { ...s, candidates: 1 }).canvasLengths, [64]);
+});
+
+test('selection canvas: ceil(tokens*1.5)+8 in whole blocks, capped', () => {
+  const s = { ...defaultServerSettings, candidates: 1 };
+  const plan = planSelectionSpan('return a + b', s); // 12 chars ≈ 4 tokens → 14 → 16
+  assert.deepEqual(plan.canvasLengths, [16]);
+  assert.equal(plan.mode, 'single-line');
+  assert.equal(planSelectionSpan('a\nb', s).mode, 'multi-line');
+  assert.deepEqual(planSelectionSpan('x'.repeat(100000), s).canvasLengths, [256]);
+  // 60 chars ≈ 20 tokens: 38 → 40, and the tighter 0.75x + 8 = 23 → 24.
+  assert.deepEqual(planSelectionSpan('x'.repeat(60), { ...s, candidates: 2 }).canvasLengths, [24, 40]);
+});
+
+test('result cache: typing through a completion returns the rest', () => {
+  const cache = new ResultCache(4);
+  const base = { uri: 'file:///a.py', offset: 10, prefix: 'def f(x):\n', suffix: '\n', settingsHash: 'h' };
+  cache.store(base, [{ text: '    return x', confidence: -0.1 }, { text: '    pass', confidence: -0.5 }]);
+  assert.deepEqual(cache.lookup(base)?.map((c) => c.text), ['    return x', '    pass']);
+  const typed = { ...base, offset: 15, prefix: base.prefix + '    r' };
+  assert.deepEqual(cache.lookup(typed), [{ text: 'eturn x', confidence: -0.1 }]);
+  // Typing something else, editing the suffix, or other settings miss.
+  assert.equal(cache.lookup({ ...base, offset: 11, prefix: base.prefix + 'z' }), undefined);
+  assert.equal(cache.lookup({ ...typed, suffix: 'other' }), undefined);
+  assert.equal(cache.lookup({ ...base, settingsHash: 'other' }), undefined);
+  // Typing the whole completion leaves nothing to offer.
+  assert.equal(cache.lookup({ ...base, offset: 18, prefix: base.prefix + '    pass' }), undefined);
+  // Least recently used entries go first.
+  for (let i = 0; i < 4; i++) cache.store({ ...base, uri: `file:///${i}` }, [{ text: 'x', confidence: 0 }]);
+  assert.equal(cache.size, 4);
+  assert.equal(cache.lookup(base), undefined);
+  cache.forget('file:///0');
+  assert.equal(cache.size, 3);
+});
+
+test('scheduler: a newer request aborts the older one; close aborts all', async () => {
+  const scheduler = new RequestScheduler();
+  const first = scheduler.begin('file:///a', 'inline');
+  const fill = scheduler.begin('file:///a', 'fill');
+  const second = scheduler.begin('file:///a', 'inline');
+  assert.equal(first.signal.aborted, true);
+  assert.equal(second.signal.aborted, false);
+  assert.equal(fill.signal.aborted, false);
+  first.done(); // a superseded ticket must not free its successor's slot
+  assert.equal(scheduler.active, 2);
+  scheduler.cancelDocument('file:///a');
+  assert.equal(second.signal.aborted, true);
+  assert.equal(fill.signal.aborted, true);
+  assert.equal(scheduler.active, 0);
+
+  const controller = new AbortController();
+  const started = performance.now();
+  setTimeout(() => controller.abort(), 10);
+  assert.equal(await debounce(5000, controller.signal), false);
+  assert.ok(performance.now() - started < 1000);
+  assert.equal(await debounce(1, new AbortController().signal), true);
+});
+
+test('settings: partial and wrong-typed values merge safely', () => {
+  const root = findPackageRoot(__dirname);
+  assert.equal(root, repoRoot);
+  const base = defaultSettings(root);
+  assert.equal(base.modelPath, path.join(repoRoot, 'models', 'default'));
+  assert.ok(fs.existsSync(path.join(root, 'package.json')));
+  const merged = mergeSettings(base, { steps: 8, temperature: 'hot', candidates: 100, device: 'tpu', disabledLanguages: ['markdown', 3] });
+  assert.equal(merged.steps, 8);
+  assert.equal(merged.temperature, base.temperature);
+  assert.equal(merged.candidates, 8);
+  assert.equal(merged.device, 'auto');
+  assert.deepEqual(merged.disabledLanguages, ['markdown']);
+  assert.deepEqual(mergeSettings(base, null), base);
+  assert.equal(resolveModelPath('models/tiny', root), path.join(repoRoot, 'models', 'tiny'));
+  assert.notEqual(engineKey(base, root), engineKey({ ...base, device: 'cpu' }, root));
+  assert.equal(engineKey(base, root), engineKey({ ...base, steps: 3 }, root));
+});
+
+test('candidates: post-processed, deduplicated, blanks dropped, best confidence first', () => {
+  const ctx = buildCursorContext('x = foo(\n', 8, defaultServerSettings);
+  assert.equal(ctx.kind, 'ok');
+  if (ctx.kind !== 'ok') return;
+  const plan = planCursorSpan(ctx.linePrefix, ctx.lineSuffix, defaultServerSettings);
+  const candidate = (text: string, confidence: number) => ({ text, confidence, canvasLength: 8, tokens: 2, steps: 8, forwards: 8 });
+  const result = {
+    candidates: [candidate('a)\n', -2), candidate('  ', -0.1), candidate('b, c)', -0.5), candidate('a)', -1)],
+    timings: { tokenizeMs: 0, sampleMs: 0, totalMs: 0 },
+    forwards: 0,
+    prefixTokens: 0,
+    suffixTokens: 0,
+  };
+  assert.deepEqual(rankCandidates(result, ctx, plan), [
+    { text: 'b, c)', confidence: -0.5 },
+    { text: 'a)', confidence: -1 },
+  ]);
+});
