@@ -94,7 +94,9 @@ connection.onDidChangeConfiguration(async (params) => {
   // Cached completions are keyed by a hash of the generation settings anyway; clearing
   // also drops entries from a model that is about to be replaced.
   cache.clear();
-  applySettings(mergeSettings(settings, partial));
+  // didChangeConfiguration carries the whole section, so an absent field means its default
+  // (e.g. a cleared modelPath goes back to the bundled model).
+  applySettings(mergeSettings(defaultSettings(packageRoot), partial));
 });
 
 connection.languages.inlineCompletion.on((params, token) =>

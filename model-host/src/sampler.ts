@@ -32,6 +32,7 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
  *   threshold    > 0: commit every masked token whose confidence exceeds it (at least one per step)
  *   dualCache    one full pass per block, then block-only passes against cached keys/values
  *   remasking    'low_confidence' keeps the most confident predictions; 'random' keeps random ones
+ *   minTokens    the completion's first tokens may not be <|pad|> (default 1)
  */
 export async function sampleCanvas(
   model: ModelSession, sp: SpecialTokens, prefix: number[], suffix: number[], canvasLength: number,
@@ -44,6 +45,7 @@ export async function sampleCanvas(
   const rng = seededRandom(opts.seed ?? 0);
   const numBlocks = Math.ceil(canvasLength / opts.blockLength);
   const stepsPerBlock = Math.max(1, Math.round(opts.steps / numBlocks));
+  const minTokens = Math.min(canvasLength, opts.minTokens ?? 1);
   let steps = 0;
   let forwards = 0;
 
@@ -60,7 +62,9 @@ export async function sampleCanvas(
       const rowOf = cache ? await cache.logits(x) : await fullPass(model, x);
       forwards++;
       steps++;
-      const picks = masked.map((p) => pickToken(rowOf.logits, rowOf.row(p) * rowOf.vocab, rowOf.vocab, opts.temperature, rng));
+      // An empty completion is never shown, so the first minTokens positions may not stop the canvas.
+      const picks = masked.map((p) => pickToken(rowOf.logits, rowOf.row(p) * rowOf.vocab, rowOf.vocab, opts.temperature, rng,
+        p - start < minTokens ? sp.pad : -1));
       const confidence = opts.remasking === 'random' ? picks.map(() => rng()) : picks.map((pk) => pk.prob);
 
       // Keep the most confident; the rest stay masked for the next step.

@@ -15,6 +15,8 @@ export interface SamplerOptions {
   dualCache: boolean;
   /** Which predictions to keep each step (LLaDA's `remasking`). */
   remasking: 'low_confidence' | 'random';
+  /** The first this-many canvas tokens may not be <|pad|> (default 1): an empty completion is useless. */
+  minTokens?: number;
   /** Seed for temperature sampling and random remasking; same seed, same output. */
   seed?: number;
 }
