@@ -1,0 +1,141 @@
+// Infill quality. HumanEval-Infilling pass@1 (greedy; each program runs in a subprocess in a temp dir,
+// without network, with a memory cap and a timeout), and exact match / edit similarity on any JSONL of holes.
+//   node out/bench/eval.js --humaneval single,multi,random [--limit 50] [--model DIR]
+//   node out/bench/eval.js --jsonl bench/holes-heldout.jsonl
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import * as zlib from 'node:zlib';
+import { LocalEngine } from '../model-host/src/engine';
+import type { SamplerOptions } from '../model-host/src/types';
+import type { Hole } from './holes';
+import { machine, progress, table, writeResults } from './report';
+
+const repoRoot = path.resolve(__dirname, '../..');
+const EVAL_DIR = path.resolve(repoRoot, '../shared/eval/humaneval-infilling');
+const SETS: Record<string, { file: string; canvas: number }> = {
+  single: { file: 'HumanEval-SingleLineInfilling.jsonl.gz', canvas: 24 },
+  multi: { file: 'HumanEval-MultiLineInfilling.jsonl.gz', canvas: 64 },
+  random: { file: 'HumanEval-RandomSpanInfillingLight.jsonl.gz', canvas: 48 },
+};
+
+export const greedy = (canvas: number): SamplerOptions =>
+  ({ steps: canvas, blockLength: 8, temperature: 0, dualCache: true, threshold: 0.9, remasking: 'low_confidence' });
+
+interface Task { task_id: string; entry_point: string; prompt: string; suffix: string; canonical_solution: string; test: string }
+
+/** Every n-th task so that a limit still covers the whole benchmark. */
+function subsample<T>(items: T[], limit: number): T[] {
+  if (!limit || limit >= items.length) return items;
+  const step = items.length / limit;
+  return Array.from({ length: limit }, (_, i) => items[Math.floor(i * step)]);
+}
+
+/** Runs a Python program; resolves true when it exits 0 within the timeout. */
+export function runPython(source: string, timeoutS = 10): Promise<boolean> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'di-eval-'));
+  fs.writeFileSync(path.join(dir, 'prog.py'), source);
+  // No network (a new, empty network namespace), 1 GiB of address space, a wall-clock limit.
+  const cmd = `ulimit -v 1048576; exec timeout -s KILL ${timeoutS} unshare -n python3 prog.py || exec timeout -s KILL ${timeoutS} python3 prog.py`;
+  return new Promise((resolve) => {
+    const p = spawn('bash', ['-c', cmd], { cwd: dir, stdio: 'ignore', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir } });
+    p.on('exit', (code) => {
+      fs.rmSync(dir, { recursive: true, force: true });
+      resolve(code === 0);
+    });
+  });
+}
+
+/** The completion as the editor would insert it: single-line holes end at the first newline. */
+function shape(completion: string, set: string): string {
+  if (set === 'single') {
+    const nl = completion.indexOf('\n');
+    return (nl < 0 ? completion : completion.slice(0, nl)) + '\n';
+  }
+  if (set === 'multi' && !completion.endsWith('\n')) return completion + '\n';
+  return completion;
+}
+
+export function editSimilarity(a: string, b: string): number {
+  if (a === b) return 1;
+  const m = a.length;
+  const n = b.length;
+  let prev = Array.from({ length: n + 1 }, (_, j) => j);
+  for (let i = 1; i <= m; i++) {
+    const cur = [i];
+    for (let j = 1; j <= n; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return 1 - prev[n] / Math.max(m, n, 1);
+}
+
+async function main(): Promise<void> {
+  const { values: a } = parseArgs({ options: {
+    humaneval: { type: 'string' }, jsonl: { type: 'string' }, limit: { type: 'string' }, model: { type: 'string' },
+    out: { type: 'string' }, threads: { type: 'string' },
+    // Checks the harness itself: fills every hole with the benchmark's own solution (expect 100%).
+    oracle: { type: 'boolean' },
+  } });
+  if (!a.humaneval && !a.jsonl) {
+    process.stderr.write('usage: eval (--humaneval single,multi,random [--limit N] | --jsonl FILE) [--model DIR]\n');
+    process.exit(2);
+  }
+  const modelDir = a.model ?? path.join(repoRoot, 'models/default');
+  const engine = new LocalEngine({ modelDir, provider: 'cpu', threads: Number(a.threads ?? 0) });
+  const info = await engine.load();
+  const outDir = a.out ?? path.join(repoRoot, 'bench/results');
+  const limit = Number(a.limit ?? 0);
+
+  if (a.humaneval) {
+    const rows: (string | number)[][] = [];
+    const results: Record<string, object> = {};
+    for (const set of a.humaneval.split(',')) {
+      const spec = SETS[set];
+      if (!spec) throw new Error(`unknown set ${set}; use single, multi, random`);
+      const tasks: Task[] = subsample(zlib.gunzipSync(fs.readFileSync(path.join(EVAL_DIR, spec.file))).toString('utf8')
+        .trim().split('\n').map((l) => JSON.parse(l)), limit);
+      const tick = progress(`humaneval ${set}`, tasks.length);
+      let passed = 0;
+      let ms = 0;
+      for (const [i, t] of tasks.entries()) {
+        const r = await engine.infill({ prefix: t.prompt, suffix: t.suffix, canvasLengths: [spec.canvas], sampler: greedy(spec.canvas) });
+        ms += r.timings.totalMs;
+        const completion = a.oracle ? t.canonical_solution : shape(r.candidates[0]?.text ?? '', set);
+        if (await runPython(`${t.prompt}${completion}${t.suffix}\n${t.test}\ncheck(${t.entry_point})\n`)) passed++;
+        tick(i + 1);
+      }
+      results[set] = { tasks: tasks.length, passed, pass_at_1: passed / tasks.length, mean_latency_ms: ms / tasks.length };
+      rows.push([set, tasks.length, passed, (100 * passed / tasks.length).toFixed(1) + '%', (ms / tasks.length).toFixed(0)]);
+    }
+    const md = `## HumanEval-Infilling, pass@1 (greedy)\n\nmodel ${info.name} (${info.parameters.toLocaleString()} parameters), ${machine()}\n\n`
+      + table(['set', 'tasks', 'passed', 'pass@1', 'mean ms'], rows);
+    writeResults(outDir, 'eval-humaneval', { model: info.name, machine: machine(), limit, results }, md);
+  }
+
+  if (a.jsonl) {
+    const holes: Hole[] = fs.readFileSync(a.jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const by: Record<string, { n: number; exact: number; sim: number }> = {};
+    const tick = progress('holes', holes.length);
+    for (const [i, h] of holes.entries()) {
+      const canvas = h.middle.includes('\n') ? 64 : 24;
+      const r = await engine.infill({ prefix: h.prefix, suffix: h.suffix, canvasLengths: [canvas], sampler: greedy(canvas) });
+      const got = (r.candidates[0]?.text ?? '').trimEnd();
+      const want = h.middle.trimEnd();
+      for (const key of ['all', h.language]) {
+        const s = (by[key] ??= { n: 0, exact: 0, sim: 0 });
+        s.n++;
+        s.exact += got === want ? 1 : 0;
+        s.sim += editSimilarity(got, want);
+      }
+      tick(i + 1);
+    }
+    const rows = Object.entries(by).map(([k, s]) => [k, s.n, (100 * s.exact / s.n).toFixed(1) + '%', (s.sim / s.n).toFixed(3)]);
+    const md = `## Exact match on ${path.basename(a.jsonl)}\n\nmodel ${info.name}, ${machine()}\n\n` + table(['language', 'holes', 'exact match', 'edit similarity'], rows);
+    writeResults(outDir, `eval-${path.basename(a.jsonl, '.jsonl')}`, { model: info.name, machine: machine(), by }, md);
+  }
+  await engine.dispose();
+}
+
+if (require.main === module) main().catch((e) => { process.stderr.write(`${e.stack ?? e}\n`); process.exit(1); });
