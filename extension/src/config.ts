@@ -25,8 +25,9 @@ export class Config {
     return this.get('modelPath', '');
   }
 
-  /** Everything the server needs, in its shape. An empty modelPath lets the server use the bundled model. */
-  serverSettings(): Partial<ServerSettings> {
+  /** Everything the server needs, in its shape. An empty modelPath means the bundled model, which is
+   *  named explicitly so that clearing the setting switches back to it. */
+  serverSettings(bundledModel: string): Partial<ServerSettings> {
     const d = defaultServerSettings;
     const s: Partial<ServerSettings> = {
       enable: this.enable,
@@ -42,7 +43,7 @@ export class Config {
       candidates: this.get('candidates', d.candidates),
       debounceMs: this.get('debounceMs', d.debounceMs),
     };
-    if (this.modelPath.trim()) s.modelPath = this.modelPath.trim();
+    s.modelPath = this.modelPath.trim() || bundledModel;
     return s;
   }
 

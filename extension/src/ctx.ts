@@ -31,7 +31,7 @@ export class Ctx implements vscode.Disposable {
     };
     const clientOptions: LanguageClientOptions = {
       documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
-      initializationOptions: this.config.serverSettings(),
+      initializationOptions: this.config.serverSettings(this.extension.asAbsolutePath('models/default')),
       outputChannel: this.output,
     };
     this.client = new LanguageClient('diffusionInfill', 'Diffusion Infill', serverOptions, clientOptions);
@@ -54,7 +54,7 @@ export class Ctx implements vscode.Disposable {
 
   /** Settings changes take effect on the next request; a new model path or device reloads the model. */
   sendSettings(): void {
-    void this.client?.sendNotification('workspace/didChangeConfiguration', { settings: { [SECTION]: this.config.serverSettings() } });
+    void this.client?.sendNotification('workspace/didChangeConfiguration', { settings: { [SECTION]: this.config.serverSettings(this.extension.asAbsolutePath('models/default')) } });
   }
 
   private onStatus(s: ServerStatusParams): void {

@@ -80,7 +80,8 @@ export async function fillSelectionHandler(
         prefix: ctx.prefix,
         suffix: ctx.suffix,
         canvasLengths: plan.canvasLengths,
-        sampler: samplerOptions(settings),
+        // A selection inside one line is replaced by text on that line.
+        sampler: { ...samplerOptions(settings), singleLine: !ctx.selected.includes('\n') },
         maxPrefixTokens: settings.maxPrefixTokens,
         maxSuffixTokens: settings.maxSuffixTokens,
       },

@@ -112,7 +112,7 @@ export async function provideInlineCompletions(
         prefix: ctx.prefix,
         suffix: ctx.suffix,
         canvasLengths: plan.canvasLengths,
-        sampler: samplerOptions(settings),
+        sampler: { ...samplerOptions(settings), singleLine: plan.mode === 'single-line' },
         maxPrefixTokens: settings.maxPrefixTokens,
         maxSuffixTokens: settings.maxSuffixTokens,
       },

@@ -94,9 +94,7 @@ connection.onDidChangeConfiguration(async (params) => {
   // Cached completions are keyed by a hash of the generation settings anyway; clearing
   // also drops entries from a model that is about to be replaced.
   cache.clear();
-  // didChangeConfiguration carries the whole section, so an absent field means its default
-  // (e.g. a cleared modelPath goes back to the bundled model).
-  applySettings(mergeSettings(defaultSettings(packageRoot), partial));
+  applySettings(mergeSettings(settings, partial));
 });
 
 connection.languages.inlineCompletion.on((params, token) =>

@@ -12,6 +12,7 @@ export class LocalEngine implements InfillEngine {
   private manifest: ModelManifest | undefined;
   private tokenizer: CodeTokenizer | undefined;
   private session: ModelSession | undefined;
+  private lineBreakTokens: number[] = [];
 
   constructor(private readonly options: EngineOptions) {}
 
@@ -28,6 +29,7 @@ export class LocalEngine implements InfillEngine {
     this.tokenizer = new CodeTokenizer(tokenizerJson, manifest.special_tokens);
     this.session = await ModelSession.create(path.join(dir, manifest.files.onnx), manifest, this.options.provider, this.options.threads);
     this.manifest = manifest;
+    this.lineBreakTokens = this.tokenizer.lineBreakTokens(manifest.vocab_size);
     return {
       name: manifest.name, path: dir, parameters: manifest.parameters,
       provider: this.session.provider, providerNotes: this.session.providerNotes, loadMs: performance.now() - t0,
@@ -44,7 +46,7 @@ export class LocalEngine implements InfillEngine {
     const candidates: InfillCandidate[] = [];
     let forwards = 0;
     for (const canvasLength of canvases) {
-      const r = await sampleCanvas(session, manifest.special_tokens, prefix, suffix, canvasLength, req.sampler, signal);
+      const r = await sampleCanvas(session, manifest.special_tokens, prefix, suffix, canvasLength, req.sampler, signal, this.lineBreakTokens);
       forwards += r.forwards;
       const confidence = r.logProbs.length ? r.logProbs.reduce((a, b) => a + b, 0) / r.logProbs.length : -1e9;
       candidates.push({ text: tokenizer.decode(r.ids), confidence, canvasLength, tokens: r.ids.length, steps: r.steps, forwards: r.forwards });

@@ -4,9 +4,10 @@ export interface Pick { token: number; prob: number; logProb: number }
 
 /** The chosen token of one vocabulary row and its probability under softmax(row).
  *  temperature 0 takes the argmax; above 0 it samples from softmax(row / temperature).
- *  `banned` (if >= 0) is a token that may not be chosen here. */
-export function pickToken(logits: Float32Array, offset: number, vocab: number, temperature: number, rng: () => number, banned = -1): Pick {
-  if (banned >= 0) logits[offset + banned] = -Infinity;
+ *  `banned` tokens may not be chosen here. */
+export function pickToken(logits: Float32Array, offset: number, vocab: number, temperature: number, rng: () => number,
+  banned: readonly number[] = []): Pick {
+  for (const t of banned) logits[offset + t] = -Infinity;
   let max = -Infinity;
   let arg = 0;
   for (let i = 0; i < vocab; i++) {

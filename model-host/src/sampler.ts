@@ -33,10 +33,11 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
  *   dualCache    one full pass per block, then block-only passes against cached keys/values
  *   remasking    'low_confidence' keeps the most confident predictions; 'random' keeps random ones
  *   minTokens    the completion's first tokens may not be <|pad|> (default 1)
+ *   singleLine   the first token may not be one of lineBreakTokens
  */
 export async function sampleCanvas(
   model: ModelSession, sp: SpecialTokens, prefix: number[], suffix: number[], canvasLength: number,
-  opts: SamplerOptions, signal?: AbortSignal,
+  opts: SamplerOptions, signal?: AbortSignal, lineBreakTokens: readonly number[] = [],
 ): Promise<CanvasResult> {
   const x = [sp.bos, ...prefix, ...new Array<number>(canvasLength).fill(sp.mask), ...suffix, sp.eos];
   const start = 1 + prefix.length;
@@ -46,6 +47,7 @@ export async function sampleCanvas(
   const numBlocks = Math.ceil(canvasLength / opts.blockLength);
   const stepsPerBlock = Math.max(1, Math.round(opts.steps / numBlocks));
   const minTokens = Math.min(canvasLength, opts.minTokens ?? 1);
+  const firstBanned = [sp.pad, ...lineBreakTokens];
   let steps = 0;
   let forwards = 0;
 
@@ -62,9 +64,10 @@ export async function sampleCanvas(
       const rowOf = cache ? await cache.logits(x) : await fullPass(model, x);
       forwards++;
       steps++;
-      // An empty completion is never shown, so the first minTokens positions may not stop the canvas.
+      // An empty completion is never shown, so the first minTokens positions may not stop the canvas,
+      // and a single-line completion may not open with a line break.
       const picks = masked.map((p) => pickToken(rowOf.logits, rowOf.row(p) * rowOf.vocab, rowOf.vocab, opts.temperature, rng,
-        p - start < minTokens ? sp.pad : -1));
+        p === start && opts.singleLine ? firstBanned : p - start < minTokens ? [sp.pad] : []));
       const confidence = opts.remasking === 'random' ? picks.map(() => rng()) : picks.map((pk) => pk.prob);
 
       // Keep the most confident; the rest stay masked for the next step.

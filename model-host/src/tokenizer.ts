@@ -37,6 +37,15 @@ export class CodeTokenizer {
     return this.tok.decode(plain, { skip_special_tokens: true, clean_up_tokenization_spaces: false });
   }
 
+  /** Tokens whose text begins a new line (optionally after blanks). */
+  lineBreakTokens(vocabSize: number): number[] {
+    const out: number[] = [];
+    for (let id = 0; id < vocabSize; id++) {
+      if (!this.specialIds.has(id) && /^[ \t]*[\r\n]/.test(this.decode([id]))) out.push(id);
+    }
+    return out;
+  }
+
   private encodePlain(text: string, out: number[]): void {
     if (text.length === 0) return;
     for (const id of this.tok.encode(text, { add_special_tokens: false }).ids) out.push(id);

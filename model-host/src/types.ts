@@ -17,6 +17,8 @@ export interface SamplerOptions {
   remasking: 'low_confidence' | 'random';
   /** The first this-many canvas tokens may not be <|pad|> (default 1): an empty completion is useless. */
   minTokens?: number;
+  /** The completion continues the cursor's line: its first token may not begin a new line. */
+  singleLine?: boolean;
   /** Seed for temperature sampling and random remasking; same seed, same output. */
   seed?: number;
 }
