@@ -1,54 +1,113 @@
-// The extension's commands. Fill Selection applies the server's edit only if the document has not
-// changed since the request, so a slow answer can never overwrite what the user typed meanwhile.
+// The extension's commands. Fill Selection applies the server's edit only if the document is
+// unchanged since the request, so a slow answer never overwrites what the user typed meanwhile.
 import * as vscode from 'vscode';
-import { fillSelection } from '../../language-server/src/lsp_ext';
+import { fillSelection, type FillSelectionResult } from '../../language-server/src/lsp_ext';
 import type { Ctx } from './ctx';
 
 export function registerCommands(ctx: Ctx): vscode.Disposable[] {
   return [
     vscode.commands.registerCommand('diffusionInfill.fillSelection', () => fillSelectionCommand(ctx)),
-    vscode.commands.registerCommand('diffusionInfill.triggerCompletion', () => vscode.commands.executeCommand('editor.action.inlineSuggest.trigger')),
-    vscode.commands.registerCommand('diffusionInfill.toggle', () => ctx.config.setEnable(!ctx.config.enable)),
+    vscode.commands.registerCommand('diffusionInfill.triggerCompletion',
+      () => vscode.commands.executeCommand('editor.action.inlineSuggest.trigger')),
+    vscode.commands.registerCommand('diffusionInfill.toggle', () => toggle(ctx)),
     vscode.commands.registerCommand('diffusionInfill.restartServer', () => ctx.restart()),
     vscode.commands.registerCommand('diffusionInfill.showLogs', () => ctx.output.show()),
-    vscode.commands.registerCommand('diffusionInfill.menu', async () => {
-      const pick = await vscode.window.showQuickPick([
-        { label: ctx.config.enable ? 'Turn completions off' : 'Turn completions on', command: 'diffusionInfill.toggle' },
-        { label: 'Restart server', command: 'diffusionInfill.restartServer' },
-        { label: 'Show logs', command: 'diffusionInfill.showLogs' },
-        { label: 'Settings', command: 'workbench.action.openSettings', args: ['diffusionInfill'] },
-      ], { placeHolder: ctx.status.last.message ?? 'Diffusion Infill' });
-      if (pick) await vscode.commands.executeCommand(pick.command, ...(pick.args ?? []));
-    }),
+    vscode.commands.registerCommand('diffusionInfill.showMenu', () => showMenu(ctx)),
   ];
 }
 
-/** Returns true when an edit was applied (the tests use the result). */
+async function toggle(ctx: Ctx): Promise<void> {
+  const { enabled, overridden } = await ctx.config.toggleEnable();
+  if (overridden) {
+    void vscode.window.showWarningMessage(
+      `Diffusion Infill: completions stay ${enabled ? 'on' : 'off'} here: this workspace's settings set diffusionInfill.enable.`);
+  }
+}
+
+interface MenuItem extends vscode.QuickPickItem {
+  run: () => unknown;
+}
+
+async function showMenu(ctx: Ctx): Promise<void> {
+  const s = ctx.status.current;
+  const items: MenuItem[] = [
+    {
+      label: ctx.config.enable ? '$(circle-slash) Turn completions off' : '$(check) Turn completions on',
+      run: () => toggle(ctx),
+    },
+    { label: '$(debug-restart) Restart server', run: () => ctx.restart() },
+    { label: '$(output) Show logs', run: () => ctx.output.show() },
+    {
+      label: '$(gear) Settings',
+      run: () => vscode.commands.executeCommand('workbench.action.openSettings', `@ext:${ctx.extensionId}`),
+    },
+  ];
+  const title = s.state === 'error' ? `Error: ${s.message ?? 'unknown'}`
+    : s.model ? `${s.model}${s.device ? ` on ${s.device}` : ''}` : 'Diffusion Infill';
+  const pick = await vscode.window.showQuickPick(items, { title, placeHolder: 'Diffusion Infill' });
+  await pick?.run();
+}
+
+/** Returns true when an edit was applied (for tests driving the command). */
 async function fillSelectionCommand(ctx: Ctx): Promise<boolean> {
   const editor = vscode.window.activeTextEditor;
-  const client = ctx.client;
-  if (!editor || !client) return false;
+  if (!editor) return false;
   if (editor.selection.isEmpty) {
     void vscode.window.showInformationMessage('Diffusion Infill: select the code to regenerate first.');
     return false;
   }
+  if (!ctx.config.enable) {
+    const turnOn = 'Turn On';
+    if (await vscode.window.showInformationMessage('Diffusion Infill is turned off.', turnOn) === turnOn) await toggle(ctx);
+    return false;
+  }
+  const client = ctx.client;
+  if (!client) {
+    void vscode.window.showErrorMessage('Diffusion Infill: the language server is not running. Run "Diffusion Infill: Restart Server".');
+    return false;
+  }
+
   const doc = editor.document;
   const version = doc.version;
-  const result = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Window, title: 'Filling selection…' },
-    () => client.sendRequest(fillSelection, {
-      textDocument: { uri: doc.uri.toString() },
-      range: client.code2ProtocolConverter.asRange(editor.selection),
-    }),
-  );
-  if (!result.edit) {
-    void vscode.window.showInformationMessage('Diffusion Infill: the model had nothing to put there.');
+  const selection = editor.selection;
+  let cancelled = false;
+  let result: FillSelectionResult | undefined;
+  try {
+    result = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: 'Diffusion Infill: filling the selection…', cancellable: true },
+      (_progress, token) => {
+        token.onCancellationRequested(() => { cancelled = true; });
+        return client.sendRequest(fillSelection, {
+          textDocument: { uri: doc.uri.toString() },
+          range: client.code2ProtocolConverter.asRange(selection),
+        }, token);
+      },
+    );
+  } catch (e) {
+    // A cancelled request may reject; the user asked for that, so say nothing.
+    if (!cancelled && !(e instanceof vscode.CancellationError)) {
+      void vscode.window.showErrorMessage(`Diffusion Infill: ${e instanceof Error ? e.message : String(e)}`);
+    }
     return false;
   }
-  if (doc.version !== version) {
-    void vscode.window.showWarningMessage('Diffusion Infill: the document changed while filling; nothing was replaced.');
+  if (cancelled) return false;
+
+  const edit = result?.edit;
+  if (!edit) {
+    void vscode.window.showInformationMessage('Diffusion Infill: the model proposed nothing for this selection.');
     return false;
   }
-  const range = client.protocol2CodeConverter.asRange(result.edit.range);
-  return editor.edit((b) => b.replace(range, result.edit!.newText));
+  if (doc.isClosed || doc.version !== version) {
+    void vscode.window.showWarningMessage('Diffusion Infill: the document changed while the model was working; nothing was replaced.');
+    return false;
+  }
+  const range = client.protocol2CodeConverter.asRange(edit.range);
+  // No await between the version check and the edit: nothing can change the document in between.
+  if (vscode.window.visibleTextEditors.includes(editor)) {
+    return editor.edit((b) => b.replace(range, edit.newText));
+  }
+  // The editor was closed or hidden meanwhile; the document is still open and unchanged.
+  const we = new vscode.WorkspaceEdit();
+  we.replace(doc.uri, range, edit.newText);
+  return vscode.workspace.applyEdit(we);
 }
