@@ -11,7 +11,7 @@ def read_text(path):
 def count_words(text, top=10):
     words = re.findall(r"[a-z']+", text.lower())
     counts = Counter(words)
-        
+    
     return counts.most_common(top)
 
 

@@ -188,7 +188,7 @@ test('the server bundle, started over node IPC like VS Code does, loads a model 
 
 test('the CLI bundle fills the demo sample and prints JSON with timings', () => {
   const out = execFileSync(process.execPath, [dist('cli.js'), '--model', tinyModel, '--file', path.join(repoRoot, 'examples/sample.py'),
-    '--line', '13', '--col', '8', '--canvas', '8', '--steps', '8', '--threads', '1'], { encoding: 'utf8', timeout: 60_000 });
+    '--line', '13', '--col', '4', '--canvas', '8', '--steps', '8', '--threads', '1'], { encoding: 'utf8', timeout: 60_000 });
   const r = JSON.parse(out) as { completion: unknown; timings: { totalMs: unknown }; model: string };
   assert.equal(typeof r.completion, 'string');
   assert.equal(typeof r.timings.totalMs, 'number');

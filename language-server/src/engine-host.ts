@@ -9,22 +9,32 @@ import type { EngineOptions, InfillEngine, ModelInfo } from '../../model-host/sr
 import type { ServerSettings, ServerState, ServerStatusParams } from './lsp_ext';
 import { engineKey, resolveModelPath } from './settings';
 
+const MAX_FAILURES_IN_A_ROW = 3;
+
 export type EngineFactory = (options: EngineOptions) => InfillEngine;
 export type StatusSink = (status: ServerStatusParams) => void;
 export type Logger = (message: string) => void;
 
-/** A message a user can act on, or undefined when the folder looks like a model. */
-export function checkModelFolder(modelDir: string): string | undefined {
+/** What the server needs from model.json before loading: the token window it was trained on. */
+export interface ModelWindow {
+  /** bos + prefix + canvas + suffix + eos must fit in this many tokens. */
+  tokens: number;
+}
+
+/** Checks the model folder: a message a user can act on, or the model's window. */
+export function checkModelFolder(modelDir: string): { problem: string } | { window: ModelWindow } {
   const manifest = path.join(modelDir, 'model.json');
   if (!fs.existsSync(manifest)) {
-    return `Model not found at ${modelDir}: set diffusionInfill.modelPath to a folder containing model.json.`;
+    return { problem: `Model not found at ${modelDir}: set diffusionInfill.modelPath to a folder containing model.json.` };
   }
+  let parsed: { train_seq_len?: unknown; max_positions?: unknown };
   try {
-    JSON.parse(fs.readFileSync(manifest, 'utf8'));
+    parsed = JSON.parse(fs.readFileSync(manifest, 'utf8'));
   } catch (error) {
-    return `The model manifest ${manifest} is not valid JSON (${errorText(error)}): fix it or set diffusionInfill.modelPath to another model.`;
+    return { problem: `The model manifest ${manifest} is not valid JSON (${errorText(error)}): fix it or set diffusionInfill.modelPath to another model.` };
   }
-  return undefined;
+  const lengths = [parsed.train_seq_len, parsed.max_positions].filter((n): n is number => typeof n === 'number' && n > 0);
+  return { window: { tokens: lengths.length ? Math.min(...lengths) : Infinity } };
 }
 
 export function errorText(error: unknown): string {
@@ -41,7 +51,10 @@ export class EngineHost {
   /** Bumped on every (re)load; a load that finishes under an old generation is discarded. */
   private generation = 0;
   private loading: Promise<void> | undefined;
-  private lastSettings: ServerSettings | undefined;
+  private window: ModelWindow = { tokens: Infinity };
+  /** Infill failures in a row; the worker restarts itself after a crash, so only a streak
+   *  means the model is unusable. */
+  private failures = 0;
 
   constructor(
     private readonly createEngine: EngineFactory,
@@ -52,11 +65,11 @@ export class EngineHost {
 
   /** Applies settings: reloads the engine when the model path or device changed. */
   configure(settings: ServerSettings): void {
-    this.lastSettings = settings;
     const wasEnabled = this.enabled;
     this.enabled = settings.enable;
     const key = engineKey(settings, this.packageRoot);
-    if (key !== this.key) {
+    // Any settings change while in the error state is a chance that the user fixed it.
+    if (key !== this.key || this.state === 'error') {
       this.key = key;
       this.startLoad(settings);
     } else if (wasEnabled !== this.enabled) {
@@ -89,14 +102,32 @@ export class EngineHost {
   }
 
   /**
-   * An infill call failed for a reason other than cancellation. The engine (or its worker)
-   * may be dead, so load it afresh once; if that fails too the status says why and the
-   * server waits for a settings change.
+   * The longest canvas the loaded model can take while leaving at least half of its window
+   * for context (the engine rejects a canvas that does not fit at all).
    */
-  engineFailed(error: unknown): void {
+  maxCanvas(): number {
+    return Math.floor((this.window.tokens - 2) / 2);
+  }
+
+  /** An infill call succeeded: the failure streak is over. */
+  engineSucceeded(): void {
+    this.failures = 0;
+  }
+
+  /**
+   * An infill call failed for a reason other than cancellation. One failure may be a worker
+   * crash (the worker engine starts a new worker on the next request), so it is only logged;
+   * a streak of them puts the server in the error state until the settings change.
+   */
+  engineFailed(error: unknown, engine: InfillEngine): void {
+    // An engine replaced by a reload fails its in-flight requests on purpose.
+    if (engine !== this.engine) return;
     this.log(`Engine error: ${errorText(error)}`);
-    if (this.loading || !this.lastSettings) return;
-    this.startLoad(this.lastSettings);
+    this.failures++;
+    if (this.failures >= MAX_FAILURES_IN_A_ROW && this.state === 'ready') {
+      this.setState('error', `Completions failed ${this.failures} times in a row (${errorText(error)}). `
+        + 'Check diffusionInfill.modelPath and diffusionInfill.device, or restart the language server.');
+    }
   }
 
   async dispose(): Promise<void> {
@@ -128,12 +159,14 @@ export class EngineHost {
   private async load(settings: ServerSettings, generation: number): Promise<void> {
     const modelDir = resolveModelPath(settings.modelPath, this.packageRoot);
     this.setState('loading');
-    const problem = checkModelFolder(modelDir);
-    if (problem) {
-      this.log(problem);
-      this.setState('error', problem);
+    this.failures = 0;
+    const checked = checkModelFolder(modelDir);
+    if ('problem' in checked) {
+      this.log(checked.problem);
+      this.setState('error', checked.problem);
       return;
     }
+    this.window = checked.window;
     let engine: InfillEngine | undefined;
     try {
       engine = this.createEngine({ modelDir, provider: settings.device });

@@ -8,6 +8,7 @@
 
 import { ErrorCodes, ResponseError, type CancellationToken, type TextDocuments } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
+import type { InfillEngine } from '../../model-host/src/types';
 import { buildSelectionContext, type SelectionContext } from './context';
 import type { EngineHost, Logger } from './engine-host';
 import type { FillSelectionParams, FillSelectionResult, ServerSettings } from './lsp_ext';
@@ -64,11 +65,12 @@ export async function fillSelectionHandler(
     settings,
   );
   if (ctx.kind === 'skip') return noEdit();
-  const plan = planSelectionSpan(ctx.selected, settings);
+  const plan = planSelectionSpan(ctx.selected, settings, deps.host.maxCanvas());
 
   const ticket = deps.scheduler.begin(document.uri, 'fill', token);
+  let engine: InfillEngine | undefined;
   try {
-    const engine = await deps.host.ready();
+    engine = await deps.host.ready();
     if (ticket.signal.aborted) return noEdit();
     if (!engine) {
       const status = deps.host.status();
@@ -88,6 +90,7 @@ export async function fillSelectionHandler(
       ticket.signal,
     );
     const latencyMs = performance.now() - started;
+    deps.host.engineSucceeded();
     deps.host.reportRequest(latencyMs, result.candidates.reduce((sum, c) => sum + c.tokens, 0));
     const now = deps.documents.get(document.uri);
     if (ticket.signal.aborted || !now || now.version !== version) return noEdit(latencyMs);
@@ -102,7 +105,7 @@ export async function fillSelectionHandler(
   } catch (error) {
     if (error instanceof ResponseError) throw error;
     if (isAbortError(error, ticket.signal)) return noEdit();
-    deps.host.engineFailed(error);
+    if (engine) deps.host.engineFailed(error, engine);
     throw new ResponseError(ErrorCodes.InternalError, `Filling the selection failed: ${error instanceof Error ? error.message : String(error)}`);
   } finally {
     ticket.done();

@@ -15,7 +15,7 @@ import {
   type TextDocuments,
 } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import type { InfillResult } from '../../model-host/src/types';
+import type { InfillEngine, InfillResult } from '../../model-host/src/types';
 import { buildCursorContext, type CursorContext } from './context';
 import type { EngineHost, Logger } from './engine-host';
 import type { ServerSettings } from './lsp_ext';
@@ -86,7 +86,7 @@ export async function provideInlineCompletions(
   const offset = document.offsetAt(params.position);
   const ctx = buildCursorContext(document.getText(), offset, settings);
   if (ctx.kind === 'skip') return [];
-  const plan = planCursorSpan(ctx.linePrefix, ctx.lineSuffix, settings);
+  const plan = planCursorSpan(ctx.linePrefix, ctx.lineSuffix, settings, deps.host.maxCanvas());
 
   const cacheQuery = {
     uri: document.uri,
@@ -99,11 +99,12 @@ export async function provideInlineCompletions(
   if (cached) return toItems(cached, document, ctx, params.position);
 
   const ticket = deps.scheduler.begin(document.uri, 'inline', token);
+  let engine: InfillEngine | undefined;
   try {
     // An explicit request (the user asked for a suggestion) skips the debounce.
     const explicit = params.context?.triggerKind === InlineCompletionTriggerKind.Invoked;
     if (!explicit && !(await debounce(settings.debounceMs, ticket.signal))) return [];
-    const engine = await deps.host.ready();
+    engine = await deps.host.ready();
     if (!engine || ticket.signal.aborted) return [];
 
     const started = performance.now();
@@ -118,6 +119,7 @@ export async function provideInlineCompletions(
       },
       ticket.signal,
     );
+    deps.host.engineSucceeded();
     const completions = rankCandidates(result, ctx, plan);
     const latencyMs = performance.now() - started;
     deps.host.reportRequest(latencyMs, result.candidates.reduce((sum, c) => sum + c.tokens, 0));
@@ -129,7 +131,7 @@ export async function provideInlineCompletions(
     return toItems(completions, document, ctx, params.position);
   } catch (error) {
     if (isAbortError(error, ticket.signal)) return [];
-    deps.host.engineFailed(error);
+    if (engine) deps.host.engineFailed(error, engine);
     return [];
   } finally {
     ticket.done();

@@ -11,7 +11,9 @@
 //   - shorter rungs split the range evenly, so a short answer has a cheap canvas that fits it;
 //   - every rung is rounded up to a whole number of blocks, since the sampler spreads its
 //     steps evenly over blocks of `blockLength` tokens;
-//   - `candidates` picks that many rungs spread over the ladder, always keeping the longest.
+//   - `candidates` picks that many rungs spread over the ladder, always keeping the longest;
+//   - no rung exceeds what the loaded model's window can hold next to some context
+//     (`maxCanvas`, from the engine host), whatever the settings ask for.
 
 import type { ServerSettings } from './lsp_ext';
 
@@ -67,6 +69,19 @@ function roundUpTo(n: number, step: number): number {
   return Math.ceil(n / step) * step;
 }
 
+/** The longest canvas allowed: `maxCanvas` rounded down to whole blocks (or kept as is when
+ *  it is shorter than one block). */
+function canvasLimit(maxCanvas: number, blockLength: number): number {
+  const block = Math.max(1, blockLength);
+  const whole = Math.floor(maxCanvas / block) * block;
+  return whole >= block ? whole : Math.max(1, Math.floor(maxCanvas));
+}
+
+function capLengths(lengths: number[], maxCanvas: number, blockLength: number): number[] {
+  const limit = canvasLimit(maxCanvas, blockLength);
+  return [...new Set(lengths.map((n) => Math.min(n, limit)))].sort((a, b) => a - b);
+}
+
 /** Evenly spaced canvas lengths up to `maxTokens`, each a whole number of blocks. */
 export function canvasLadder(maxTokens: number, rungs: number, blockLength: number): number[] {
   const block = Math.max(1, blockLength);
@@ -85,12 +100,12 @@ export function pickRungs(ladder: number[], count: number): number[] {
   return [...picked].sort((a, b) => a - b);
 }
 
-export function planCursorSpan(linePrefix: string, lineSuffix: string, settings: SpanSettings): SpanPlan {
+export function planCursorSpan(linePrefix: string, lineSuffix: string, settings: SpanSettings, maxCanvas = Infinity): SpanPlan {
   const mode = decideMode(linePrefix, lineSuffix);
   const maxTokens = mode === 'single-line' ? settings.maxTokensSingleLine : settings.maxTokensMultiLine;
   const rungs = mode === 'single-line' ? SINGLE_LINE_RUNGS : MULTI_LINE_RUNGS;
   const ladder = canvasLadder(maxTokens, rungs, settings.blockLength);
-  return { mode, maxTokens, canvasLengths: pickRungs(ladder, settings.candidates) };
+  return { mode, maxTokens, canvasLengths: capLengths(pickRungs(ladder, settings.candidates), maxCanvas, settings.blockLength) };
 }
 
 /**
@@ -99,8 +114,8 @@ export function planCursorSpan(linePrefix: string, lineSuffix: string, settings:
  * (about 0.75x + 8) that pushes the model toward a shorter replacement. An empty selection
  * is treated like a cursor on a blank line.
  */
-export function planSelectionSpan(selected: string, settings: SpanSettings): SpanPlan {
-  if (selected.trim() === '') return planCursorSpan('', '', settings);
+export function planSelectionSpan(selected: string, settings: SpanSettings, maxCanvas = Infinity): SpanPlan {
+  if (selected.trim() === '') return planCursorSpan('', '', settings, maxCanvas);
   const block = Math.max(1, settings.blockLength);
   const tokens = Math.ceil(selected.length / SELECTION_CHARS_PER_TOKEN);
   const cap = roundUpTo(SELECTION_CANVAS_CAP, block);
@@ -108,5 +123,6 @@ export function planSelectionSpan(selected: string, settings: SpanSettings): Spa
   const lengths = new Set<number>([main]);
   if (settings.candidates > 1) lengths.add(Math.min(cap, roundUpTo(Math.ceil(tokens * 0.75) + 8, block)));
   const mode: SpanMode = selected.includes('\n') ? 'multi-line' : 'single-line';
-  return { mode, maxTokens: main, canvasLengths: [...lengths].sort((a, b) => a - b) };
+  const canvasLengths = capLengths([...lengths], maxCanvas, block);
+  return { mode, maxTokens: canvasLengths[canvasLengths.length - 1], canvasLengths };
 }

@@ -1,111 +1,169 @@
 #!/usr/bin/env node
-// Command-line infill with the same engine as the editor: fill the hole at a cursor (or replace a
-// selection) in a file, or between a prefix file and a suffix file; print the result as JSON.
+// diffusion-infill: fill a hole with the local model, from the command line, and print JSON.
+//
+//   diffusion-infill --file F --line L --col C [--end-line L2 --end-col C2] [options]
+//   diffusion-infill --prefix-file P --suffix-file S [options]
+//
+// Lines and columns are 0-based (columns in UTF-16 code units, as in the editor); with --end-line
+// and --end-col the text between the two positions is replaced. Prints one JSON object:
+//   { completion, candidates, timings, forwards, prefixTokens, suffixTokens, model, modelPath, provider, providerNotes }
+// Exit codes: 0 done, 1 failure, 2 bad arguments, 3 the model could not be loaded.
+
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LocalEngine } from './engine';
 import { ModelLoadError } from './manifest';
-import type { ExecutionProviderSetting } from './types';
+import type { ExecutionProviderSetting, InfillRequest } from './types';
 
-const USAGE = `usage: diffusion-infill (--file F --line L --col C [--end-line L2 --end-col C2] | --prefix-file P --suffix-file S)
-       [--model DIR] [--canvas 8,16,24] [--steps N] [--block N] [--threshold X] [--no-cache]
-       [--temperature T] [--device auto|cpu|webgpu|cuda|dml|coreml] [--threads N]
-Lines and columns are 0-based; columns count UTF-16 code units, as in LSP.`;
+const USAGE = `usage: diffusion-infill (--file F --line L --col C [--end-line L --end-col C] | --prefix-file P --suffix-file S)
+  [--model DIR] [--canvas 8,16,24] [--steps 24] [--block 8] [--threshold 0.9] [--no-cache]
+  [--temperature 0] [--seed 0] [--single-line] [--device auto|cpu|webgpu|cuda|dml|coreml] [--threads N]`;
 
-function fail(message: string, code: number): never {
-  process.stderr.write(`diffusion-infill: ${message}\n`);
-  process.exit(code);
-}
+const DEVICES: ExecutionProviderSetting[] = ['auto', 'cpu', 'webgpu', 'cuda', 'dml', 'coreml'];
 
-/** The package root: the nearest folder above this file that holds package.json. */
+class UsageError extends Error {}
+
+/** The folder with package.json above this file (the repository, or the installed extension). */
 function packageRoot(): string {
-  let dir = __dirname;
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) return process.cwd();
-    dir = up;
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) return process.cwd();
   }
-  return dir;
 }
 
-/** UTF-16 offset of a 0-based line/column; lines end at \n (a \r before it belongs to the line). */
-function offsetAt(text: string, line: number, col: number): number {
-  let offset = 0;
-  for (let l = 0; l < line; l++) {
-    const nl = text.indexOf('\n', offset);
-    if (nl < 0) fail(`line ${line} is past the end of the file`, 2);
-    offset = nl + 1;
-  }
-  const eol = text.indexOf('\n', offset);
-  return Math.min(offset + col, eol < 0 ? text.length : eol);
-}
-
-function int(value: string | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
+function int(name: string, value: string | undefined, min: number): number | undefined {
+  if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isFinite(n)) fail(`--${name} must be a number, got ${JSON.stringify(value)}`, 2);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min} (got ${value})`);
   return n;
 }
 
-async function main(): Promise<void> {
-  let a;
-  try {
-    a = parseArgs({
-      options: {
-        model: { type: 'string' }, file: { type: 'string' }, line: { type: 'string' }, col: { type: 'string' },
-        'end-line': { type: 'string' }, 'end-col': { type: 'string' }, 'prefix-file': { type: 'string' }, 'suffix-file': { type: 'string' },
-        canvas: { type: 'string' }, steps: { type: 'string' }, block: { type: 'string' }, threshold: { type: 'string' },
-        'no-cache': { type: 'boolean' }, temperature: { type: 'string' }, device: { type: 'string' }, threads: { type: 'string' },
-        help: { type: 'boolean' },
-      },
-    }).values;
-  } catch (e) {
-    fail(`${(e as Error).message}\n${USAGE}`, 2);
-  }
-  if (a.help) { process.stdout.write(USAGE + '\n'); return; }
-  let prefix: string;
-  let suffix: string;
-  if (a.file) {
-    if (a.line === undefined || a.col === undefined) fail(`--file needs --line and --col\n${USAGE}`, 2);
-    const text = fs.readFileSync(a.file, 'utf8');
-    const at = offsetAt(text, int(a.line, 'line', 0), int(a.col, 'col', 0));
-    const to = a['end-line'] !== undefined ? offsetAt(text, int(a['end-line'], 'end-line', 0), int(a['end-col'], 'end-col', 0)) : at;
-    prefix = text.slice(0, at);
-    suffix = text.slice(Math.max(at, to));
-  } else if (a['prefix-file'] && a['suffix-file']) {
-    prefix = fs.readFileSync(a['prefix-file'], 'utf8');
-    suffix = fs.readFileSync(a['suffix-file'], 'utf8');
-  } else {
-    fail(`give --file with --line/--col, or --prefix-file and --suffix-file\n${USAGE}`, 2);
-  }
-  const devices = ['auto', 'cpu', 'webgpu', 'cuda', 'dml', 'coreml'];
-  const device = (a.device ?? 'cpu') as ExecutionProviderSetting;
-  if (!devices.includes(device)) fail(`--device must be one of ${devices.join(', ')}`, 2);
-  const canvasLengths = (a.canvas ?? '24').split(',').map((s) => int(s, 'canvas', 24));
-
-  const engine = new LocalEngine({ modelDir: a.model ?? path.join(packageRoot(), 'models', 'default'), provider: device, threads: int(a.threads, 'threads', 0) });
-  let info;
-  try {
-    info = await engine.load();
-  } catch (e) {
-    fail(e instanceof ModelLoadError ? e.message : `could not load the model: ${(e as Error).message}`, 3);
-  }
-  const result = await engine.infill({
-    prefix, suffix, canvasLengths,
-    sampler: {
-      steps: int(a.steps, 'steps', Math.max(...canvasLengths)), blockLength: int(a.block, 'block', 8),
-      temperature: int(a.temperature, 'temperature', 0), threshold: int(a.threshold, 'threshold', 0),
-      dualCache: !a['no-cache'], remasking: 'low_confidence',
-    },
-  });
-  await engine.dispose();
-  process.stdout.write(JSON.stringify({
-    completion: result.candidates[0]?.text ?? '',
-    candidates: result.candidates, timings: { ...result.timings, loadMs: info.loadMs }, forwards: result.forwards,
-    prefixTokens: result.prefixTokens, suffixTokens: result.suffixTokens,
-    model: info.name, provider: info.provider,
-  }, null, 2) + '\n');
+function num(name: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${name} must be a number in [${min}, ${max}] (got ${value})`);
+  return n;
 }
 
-main().catch((e) => fail((e as Error).stack ?? String(e), 1));
+function readText(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** Offset of a 0-based line and UTF-16 column in `text` (lines end at \n, \r\n or \r). */
+function offsetOf(text: string, line: number, col: number, what: string): number {
+  const starts = [0];
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\n' || (c === '\r' && text[i + 1] !== '\n')) starts.push(i + 1);
+  }
+  if (line >= starts.length) throw new UsageError(`${what}: line ${line} is past the end of the file (${starts.length} lines)`);
+  let lineEnd = line + 1 < starts.length ? starts[line + 1] - 1 : text.length;
+  if (lineEnd > starts[line] && text[lineEnd - 1] === '\r' && text[lineEnd] === '\n') lineEnd--;
+  const length = lineEnd - starts[line];
+  if (col > length) throw new UsageError(`${what}: column ${col} is past the end of line ${line} (${length} characters)`);
+  return starts[line] + col;
+}
+
+function parse(argv: string[]): { modelDir: string; device: ExecutionProviderSetting; threads: number; request: InfillRequest } {
+  const { values: v } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      model: { type: 'string' }, file: { type: 'string' }, line: { type: 'string' }, col: { type: 'string' },
+      'end-line': { type: 'string' }, 'end-col': { type: 'string' },
+      'prefix-file': { type: 'string' }, 'suffix-file': { type: 'string' },
+      canvas: { type: 'string' }, steps: { type: 'string' }, block: { type: 'string' }, threshold: { type: 'string' },
+      'no-cache': { type: 'boolean' }, temperature: { type: 'string' }, seed: { type: 'string' },
+      'single-line': { type: 'boolean' }, device: { type: 'string' }, threads: { type: 'string' },
+    },
+  });
+  let prefix: string;
+  let suffix: string;
+  if (v.file !== undefined) {
+    if (v['prefix-file'] !== undefined || v['suffix-file'] !== undefined) throw new UsageError('use either --file or --prefix-file/--suffix-file');
+    const line = int('line', v.line, 0);
+    const col = int('col', v.col, 0);
+    if (line === undefined || col === undefined) throw new UsageError('--file needs --line and --col');
+    const text = readText(v.file);
+    const start = offsetOf(text, line, col, 'cursor');
+    let end = start;
+    if (v['end-line'] !== undefined || v['end-col'] !== undefined) {
+      const endLine = int('end-line', v['end-line'], 0);
+      const endCol = int('end-col', v['end-col'], 0);
+      if (endLine === undefined || endCol === undefined) throw new UsageError('a selection needs both --end-line and --end-col');
+      end = offsetOf(text, endLine, endCol, 'selection end');
+      if (end < start) throw new UsageError('the selection ends before it starts');
+    }
+    prefix = text.slice(0, start);
+    suffix = text.slice(end);
+  } else if (v['prefix-file'] !== undefined || v['suffix-file'] !== undefined) {
+    prefix = v['prefix-file'] !== undefined ? readText(v['prefix-file']) : '';
+    suffix = v['suffix-file'] !== undefined ? readText(v['suffix-file']) : '';
+  } else {
+    throw new UsageError('say where the hole is: --file with --line and --col, or --prefix-file/--suffix-file');
+  }
+  const canvasLengths = (v.canvas ?? '24').split(',').map((s) => int('canvas', s.trim(), 1) as number);
+  const device = (v.device ?? 'auto') as ExecutionProviderSetting;
+  if (!DEVICES.includes(device)) throw new UsageError(`--device must be one of ${DEVICES.join(', ')} (got ${v.device})`);
+  const request: InfillRequest = {
+    prefix, suffix, canvasLengths,
+    sampler: {
+      steps: int('steps', v.steps, 1) ?? 24,
+      blockLength: int('block', v.block, 1) ?? 8,
+      threshold: num('threshold', v.threshold, 0, 1) ?? 0.9,
+      dualCache: !v['no-cache'],
+      temperature: num('temperature', v.temperature, 0, 10) ?? 0,
+      remasking: 'low_confidence',
+      seed: int('seed', v.seed, 0),
+      singleLine: v['single-line'] ?? false,
+    },
+  };
+  return {
+    modelDir: path.resolve(v.model ?? path.join(packageRoot(), 'models', 'default')),
+    device, threads: int('threads', v.threads, 0) ?? 0, request,
+  };
+}
+
+async function main(): Promise<number> {
+  let args: ReturnType<typeof parse>;
+  try {
+    args = parse(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n${USAGE}\n`);
+    return 2;
+  }
+  const engine = new LocalEngine({ modelDir: args.modelDir, provider: args.device, threads: args.threads });
+  try {
+    const info = await engine.load();
+    const r = await engine.infill(args.request);
+    const out = {
+      completion: r.candidates[0]?.text ?? '',
+      candidates: r.candidates,
+      timings: r.timings,
+      forwards: r.forwards,
+      prefixTokens: r.prefixTokens,
+      suffixTokens: r.suffixTokens,
+      model: info.name,
+      modelPath: info.path,
+      provider: info.provider,
+      providerNotes: info.providerNotes,
+    };
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    return 0;
+  } catch (error) {
+    process.stderr.write(`diffusion-infill: ${error instanceof Error ? error.message : String(error)}\n`);
+    return error instanceof ModelLoadError ? 3 : 1;
+  } finally {
+    await engine.dispose();
+  }
+}
+
+main().then((code) => {
+  process.exitCode = code;
+});

@@ -1,84 +1,139 @@
-// LocalEngine: the model host in one object. Loads a model folder, fits the context to the
-// model's window, runs the sampler once per candidate canvas, and ranks the results.
+// The in-process engine: model.json + tokenizer + ONNX session, and one infill request end to end
+// (token budgets, one sampler run per candidate canvas, decoding, ranking).
+
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { ModelLoadError, readManifest, type ModelManifest } from './manifest';
-import { sampleCanvas } from './sampler';
+import { loadManifest, ModelLoadError, windowTokens, type ModelFiles } from './manifest';
+import { mean } from './logits';
+import { sample, type SampleResult } from './sampler';
 import { ModelSession } from './session';
 import { CodeTokenizer } from './tokenizer';
 import type { EngineOptions, InfillCandidate, InfillEngine, InfillRequest, InfillResult, ModelInfo } from './types';
 
 export class LocalEngine implements InfillEngine {
-  private manifest: ModelManifest | undefined;
+  private files: ModelFiles | undefined;
   private tokenizer: CodeTokenizer | undefined;
   private session: ModelSession | undefined;
-  private lineBreakTokens: number[] = [];
+  private info: ModelInfo | undefined;
+  private loading: Promise<ModelInfo> | undefined;
+  /** Requests run one at a time: a session runs one pass at a time anyway. */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: EngineOptions) {}
 
-  async load(): Promise<ModelInfo> {
-    const t0 = performance.now();
-    const dir = path.resolve(this.options.modelDir);
-    const manifest = readManifest(dir);
-    let tokenizerJson: object;
-    try {
-      tokenizerJson = JSON.parse(fs.readFileSync(path.join(dir, manifest.files.tokenizer), 'utf8'));
-    } catch (e) {
-      throw new ModelLoadError(`${manifest.files.tokenizer} in ${dir} is not a valid tokenizer: ${(e as Error).message}`);
+  /** Loads once; concurrent calls share the load, and a failed load may be retried. */
+  load(): Promise<ModelInfo> {
+    if (!this.loading) {
+      const loading = this.open();
+      this.loading = loading;
+      loading.catch(() => {
+        if (this.loading === loading) this.loading = undefined;
+      });
     }
-    this.tokenizer = new CodeTokenizer(tokenizerJson, manifest.special_tokens);
-    this.session = await ModelSession.create(path.join(dir, manifest.files.onnx), manifest, this.options.provider, this.options.threads);
-    this.manifest = manifest;
-    this.lineBreakTokens = this.tokenizer.lineBreakTokens(manifest.vocab_size);
-    return {
-      name: manifest.name, path: dir, parameters: manifest.parameters,
-      provider: this.session.provider, providerNotes: this.session.providerNotes, loadMs: performance.now() - t0,
-    };
+    return this.loading;
   }
 
-  async infill(req: InfillRequest, signal?: AbortSignal): Promise<InfillResult> {
-    const { manifest, tokenizer, session } = this.loaded();
+  private async open(): Promise<ModelInfo> {
     const t0 = performance.now();
-    const canvases = [...new Set(req.canvasLengths.filter((n) => n > 0))];
-    if (canvases.length === 0) throw new Error('canvasLengths must hold at least one positive length');
-    const { prefix, suffix } = fitWindow(tokenizer.encode(req.prefix), tokenizer.encode(req.suffix), Math.max(...canvases), manifest, req);
-    const t1 = performance.now();
-    const candidates: InfillCandidate[] = [];
-    let forwards = 0;
-    for (const canvasLength of canvases) {
-      const r = await sampleCanvas(session, manifest.special_tokens, prefix, suffix, canvasLength, req.sampler, signal, this.lineBreakTokens);
-      forwards += r.forwards;
-      const confidence = r.logProbs.length ? r.logProbs.reduce((a, b) => a + b, 0) / r.logProbs.length : -1e9;
-      candidates.push({ text: tokenizer.decode(r.ids), confidence, canvasLength, tokens: r.ids.length, steps: r.steps, forwards: r.forwards });
+    const files = loadManifest(this.options.modelDir);
+    let tokenizerJson: object;
+    try {
+      tokenizerJson = JSON.parse(fs.readFileSync(files.tokenizerPath, 'utf8'));
+    } catch (error) {
+      throw new ModelLoadError(`${files.tokenizerPath} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`, files.tokenizerPath);
     }
-    candidates.sort((a, b) => b.confidence - a.confidence);
-    const t2 = performance.now();
-    return {
-      candidates, forwards, prefixTokens: prefix.length, suffixTokens: suffix.length,
-      timings: { tokenizeMs: t1 - t0, sampleMs: t2 - t1, totalMs: t2 - t0 },
+    let tokenizer: CodeTokenizer;
+    try {
+      tokenizer = new CodeTokenizer(tokenizerJson, files.manifest.special_tokens);
+    } catch (error) {
+      throw new ModelLoadError(`${files.tokenizerPath} is not a tokenizer this host can load: ${error instanceof Error ? error.message : String(error)}`, files.tokenizerPath);
+    }
+    const session = await ModelSession.open(files, this.options.provider, this.options.threads ?? 0);
+    this.files = files;
+    this.tokenizer = tokenizer;
+    this.session = session;
+    this.info = {
+      name: files.manifest.name,
+      path: files.dir,
+      parameters: files.manifest.parameters,
+      provider: session.provider,
+      providerNotes: session.notes,
+      loadMs: performance.now() - t0,
     };
+    return this.info;
+  }
+
+  infill(request: InfillRequest, signal?: AbortSignal): Promise<InfillResult> {
+    const run = this.queue.then(() => this.run(request, signal));
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
   async dispose(): Promise<void> {
-    await this.session?.release();
+    const session = this.session;
     this.session = undefined;
+    this.info = undefined;
+    this.loading = undefined;
+    await this.queue;
+    if (session) await session.release();
   }
 
-  private loaded() {
-    if (!this.manifest || !this.tokenizer || !this.session) throw new Error('model not loaded: call load() first');
-    return { manifest: this.manifest, tokenizer: this.tokenizer, session: this.session };
-  }
-}
+  private async run(request: InfillRequest, signal?: AbortSignal): Promise<InfillResult> {
+    const { files, tokenizer, session } = this;
+    if (!files || !tokenizer || !session) throw new Error('The model is not loaded (call load() first)');
+    const t0 = performance.now();
+    const { manifest } = files;
+    const lengths = request.canvasLengths;
+    if (lengths.length === 0 || lengths.some((c) => !Number.isInteger(c) || c < 1)) {
+      throw new Error(`canvasLengths must be positive integers (got ${JSON.stringify(lengths)})`);
+    }
+    // Budgets: bos + prefix + canvas + suffix + eos must fit in max_positions.
+    const room = manifest.max_positions - 2 - Math.max(...lengths);
+    if (room < 0) throw new Error(`A canvas of ${Math.max(...lengths)} tokens does not fit the model's ${manifest.max_positions} positions`);
+    let prefix = tokenizer.encodeTail(request.prefix, Math.min(request.maxPrefixTokens ?? Infinity, room)).ids;
+    let suffix = tokenizer.encodeHead(request.suffix, Math.min(request.maxSuffixTokens ?? Infinity, room)).ids;
+    if (prefix.length + suffix.length > room) {
+      // Too long together: the suffix keeps at least a quarter of the room, the prefix the rest.
+      const keepSuffix = Math.min(suffix.length, Math.max(room - prefix.length, Math.floor(room / 4)));
+      suffix = suffix.slice(0, keepSuffix);
+      prefix = prefix.slice(Math.max(0, prefix.length - (room - keepSuffix)));
+    }
+    const tokenizeMs = performance.now() - t0;
+    const lineBreaks = request.sampler.singleLine ? tokenizer.lineBreakTokens(manifest.vocab_size) : undefined;
 
-/**
- * Keeps the end of the prefix and the start of the suffix so that bos + prefix + canvas + suffix + eos
- * fits the request's budgets and the window the model was trained on. The suffix gets at most a third.
- */
-export function fitWindow(prefix: number[], suffix: number[], canvas: number, m: ModelManifest, req: Pick<InfillRequest, 'maxPrefixTokens' | 'maxSuffixTokens'>) {
-  const window = Math.min(m.train_seq_len, m.max_positions) - 2 - canvas;
-  if (window < 0) throw new Error(`a canvas of ${canvas} tokens does not fit the model's window of ${m.train_seq_len}`);
-  let nSuffix = Math.min(suffix.length, req.maxSuffixTokens ?? Infinity, Math.floor(window / 3));
-  const nPrefix = Math.min(prefix.length, req.maxPrefixTokens ?? Infinity, window - nSuffix);
-  nSuffix = Math.min(suffix.length, req.maxSuffixTokens ?? Infinity, window - nPrefix);
-  return { prefix: prefix.slice(prefix.length - nPrefix), suffix: suffix.slice(0, nSuffix) };
+    const candidates: InfillCandidate[] = [];
+    let forwards = 0;
+    for (const canvasLength of lengths) {
+      const r = await sample(session, prefix, suffix, canvasLength, request.sampler, {
+        special: manifest.special_tokens, lineBreakTokens: lineBreaks, signal,
+      });
+      forwards += r.forwards;
+      candidates.push(this.candidate(r, canvasLength));
+    }
+    candidates.sort((a, b) => b.confidence - a.confidence);
+    const totalMs = performance.now() - t0;
+    return {
+      candidates,
+      timings: { tokenizeMs, sampleMs: totalMs - tokenizeMs, totalMs },
+      forwards,
+      prefixTokens: prefix.length,
+      suffixTokens: suffix.length,
+    };
+  }
+
+  /** The completion is the canvas up to its first <|pad|>; its confidence the mean log-probability of those tokens. */
+  private candidate(r: SampleResult, canvasLength: number): InfillCandidate {
+    const pad = this.files!.manifest.special_tokens.pad;
+    const firstPad = r.canvas.indexOf(pad);
+    const n = firstPad < 0 ? r.canvas.length : firstPad;
+    // An empty completion (possible only with minTokens 0) is scored by the pad the model chose.
+    const confidence = n > 0 ? mean(r.logProbs.slice(0, n)) : r.logProbs[0];
+    return {
+      text: this.tokenizer!.decode(r.canvas.slice(0, n)),
+      confidence,
+      canvasLength,
+      tokens: n,
+      steps: r.steps,
+      forwards: r.forwards,
+    };
+  }
 }

@@ -1,36 +1,6 @@
-// Small numeric helpers for the sampler: pick a token from one row of logits, and a seeded RNG.
+// Small numeric helpers over one row of logits, and a seeded random number generator.
 
-export interface Pick { token: number; prob: number; logProb: number }
-
-/** The chosen token of one vocabulary row and its probability under softmax(row).
- *  temperature 0 takes the argmax; above 0 it samples from softmax(row / temperature).
- *  `banned` tokens may not be chosen here. */
-export function pickToken(logits: Float32Array, offset: number, vocab: number, temperature: number, rng: () => number,
-  banned: readonly number[] = []): Pick {
-  for (const t of banned) logits[offset + t] = -Infinity;
-  let max = -Infinity;
-  let arg = 0;
-  for (let i = 0; i < vocab; i++) {
-    const v = logits[offset + i];
-    if (v > max) { max = v; arg = i; }
-  }
-  let sum = 0;
-  for (let i = 0; i < vocab; i++) sum += Math.exp(logits[offset + i] - max);
-  let token = arg;
-  if (temperature > 0) {
-    let tsum = 0;
-    for (let i = 0; i < vocab; i++) tsum += Math.exp((logits[offset + i] - max) / temperature);
-    let r = rng() * tsum;
-    for (let i = 0; i < vocab; i++) {
-      r -= Math.exp((logits[offset + i] - max) / temperature);
-      if (r <= 0) { token = i; break; }
-    }
-  }
-  const logProb = logits[offset + token] - max - Math.log(sum);
-  return { token, prob: Math.exp(logProb), logProb };
-}
-
-/** mulberry32: a tiny deterministic generator, so a seed reproduces a sample. */
+/** A deterministic generator of floats in [0, 1) (mulberry32). */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
@@ -40,4 +10,70 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+export interface Pick {
+  id: number;
+  /** Probability of `id` under softmax(logits) over the allowed tokens. */
+  prob: number;
+  logProb: number;
+}
+
+/**
+ * Chooses a token from `logits[offset .. offset + vocab)`, never one in `banned`.
+ * temperature 0: the argmax; above 0: a sample from softmax(logits / temperature).
+ * The returned probability is always under the untempered softmax (as LLaDA's confidence is).
+ */
+export function pickToken(
+  logits: Float32Array, offset: number, vocab: number,
+  temperature: number, random: () => number, banned: ReadonlySet<number>,
+): Pick {
+  let max = -Infinity;
+  let argmax = -1;
+  for (let t = 0; t < vocab; t++) {
+    const v = logits[offset + t];
+    if (v > max && !banned.has(t)) {
+      max = v;
+      argmax = t;
+    }
+  }
+  if (argmax < 0) throw new Error('every token is banned');
+  let sum = 0;
+  for (let t = 0; t < vocab; t++) if (!banned.has(t)) sum += Math.exp(logits[offset + t] - max);
+  const logZ = max + Math.log(sum);
+  let id = argmax;
+  if (temperature > 0) id = sampleTempered(logits, offset, vocab, temperature, max, random, banned);
+  const logProb = logits[offset + id] - logZ;
+  return { id, prob: Math.exp(logProb), logProb };
+}
+
+function sampleTempered(
+  logits: Float32Array, offset: number, vocab: number,
+  temperature: number, max: number, random: () => number, banned: ReadonlySet<number>,
+): number {
+  const weights = new Float64Array(vocab);
+  let total = 0;
+  for (let t = 0; t < vocab; t++) {
+    if (banned.has(t)) continue;
+    weights[t] = Math.exp((logits[offset + t] - max) / temperature);
+    total += weights[t];
+  }
+  let r = random() * total;
+  let last = -1;
+  for (let t = 0; t < vocab; t++) {
+    if (weights[t] === 0) continue;
+    last = t;
+    r -= weights[t];
+    if (r < 0) return t;
+  }
+  return last;
+}
+
+/** Indices of the `k` largest scores, largest first (ties: lower index first). */
+export function topK(scores: readonly number[], k: number): number[] {
+  return scores.map((_, i) => i).sort((a, b) => scores[b] - scores[a] || a - b).slice(0, Math.max(0, k));
+}
+
+export function mean(values: readonly number[]): number {
+  return values.length ? values.reduce((s, v) => s + v, 0) / values.length : NaN;
 }

@@ -1,9 +1,28 @@
-// model.json: read it, check it, and check it against the ONNX graph, with errors a user can act on.
+// model.json: reading it, checking it, and checking the ONNX graph against it. Every problem
+// becomes a ModelLoadError whose message names the file and says what is wrong, because the
+// language server shows it to the user as is (see models/CONTRACT.md for the format).
+
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-export interface SpecialTokens { mask: number; pad: number; bos: number; eos: number }
+export const MANIFEST_FORMAT = 'diffusion-infill-model/1';
 
+/** A model that cannot be used, with a message a user can act on. */
+export class ModelLoadError extends Error {
+  override readonly name = 'ModelLoadError';
+  constructor(message: string, readonly file?: string) {
+    super(message);
+  }
+}
+
+export interface SpecialTokens {
+  mask: number;
+  pad: number;
+  bos: number;
+  eos: number;
+}
+
+/** The fields of model.json the host relies on; the rest (training, metrics) are kept as read. */
 export interface ModelManifest {
   format: string;
   name: string;
@@ -14,65 +33,125 @@ export interface ModelManifest {
   n_head: number;
   head_dim: number;
   max_positions: number;
-  /** Sequence length the model was trained on; the engine keeps its windows within it. */
   train_seq_len: number;
   parameters: number;
+  [extra: string]: unknown;
 }
 
-/** A model that cannot be used; `message` says what is wrong and where. */
-export class ModelLoadError extends Error {
-  override name = 'ModelLoadError';
+export interface ModelFiles {
+  dir: string;
+  manifestPath: string;
+  onnxPath: string;
+  tokenizerPath: string;
+  manifest: ModelManifest;
 }
 
-export const GRAPH_INPUTS = ['input_ids', 'position_ids', 'attention_mask', 'past_key', 'past_value'];
-export const GRAPH_OUTPUTS = ['logits', 'present_key', 'present_value'];
-const NUMBER_FIELDS = ['vocab_size', 'n_layer', 'n_head', 'head_dim', 'max_positions', 'train_seq_len'] as const;
+export const GRAPH_INPUTS = ['input_ids', 'position_ids', 'attention_mask', 'past_key', 'past_value'] as const;
+export const GRAPH_OUTPUTS = ['logits', 'present_key', 'present_value'] as const;
 
-export function readManifest(modelDir: string): ModelManifest {
-  if (!fs.existsSync(modelDir) || !fs.statSync(modelDir).isDirectory()) {
-    throw new ModelLoadError(`Model folder not found: ${modelDir}`);
+const positiveInts = ['vocab_size', 'n_layer', 'n_head', 'head_dim', 'max_positions'] as const;
+
+/** Reads and validates `<dir>/model.json` and checks that the files it names exist. */
+export function loadManifest(dir: string): ModelFiles {
+  const abs = path.resolve(dir);
+  if (!fs.existsSync(abs)) throw new ModelLoadError(`Model folder not found: ${abs}`, abs);
+  if (!fs.statSync(abs).isDirectory()) throw new ModelLoadError(`Model path is not a folder: ${abs}`, abs);
+  const manifestPath = path.join(abs, 'model.json');
+  if (!fs.existsSync(manifestPath)) {
+    throw new ModelLoadError(`Model manifest not found: ${manifestPath} (a model folder holds model.json, model.onnx and tokenizer.json)`, manifestPath);
   }
-  const file = path.join(modelDir, 'model.json');
-  let raw: string;
+  let raw: unknown;
   try {
-    raw = fs.readFileSync(file, 'utf8');
-  } catch {
-    throw new ModelLoadError(`No model.json in ${modelDir}`);
+    raw = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
+  } catch (error) {
+    throw new ModelLoadError(`${manifestPath} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`, manifestPath);
   }
-  let m: Record<string, unknown>;
-  try {
-    m = JSON.parse(raw);
-  } catch (e) {
-    throw new ModelLoadError(`${file} is not valid JSON: ${(e as Error).message}`);
+  const manifest = validateManifest(raw, manifestPath);
+  const onnxPath = path.join(abs, manifest.files.onnx);
+  const tokenizerPath = path.join(abs, manifest.files.tokenizer);
+  for (const [what, file] of [['ONNX model', onnxPath], ['tokenizer', tokenizerPath]] as const) {
+    if (!fs.existsSync(file)) throw new ModelLoadError(`The ${what} named in ${manifestPath} is missing: ${file}`, file);
   }
-  if (m.format !== 'diffusion-infill-model/1') {
-    throw new ModelLoadError(`${file}: format is ${JSON.stringify(m.format)}, expected "diffusion-infill-model/1"`);
-  }
-  for (const f of NUMBER_FIELDS) {
-    if (typeof m[f] !== 'number' || !((m[f] as number) > 0)) throw new ModelLoadError(`${file}: field "${f}" must be a positive number`);
-  }
-  const files = m.files as ModelManifest['files'] | undefined;
-  if (!files || typeof files.onnx !== 'string' || typeof files.tokenizer !== 'string') {
-    throw new ModelLoadError(`${file}: field "files" must name "onnx" and "tokenizer"`);
-  }
-  const sp = m.special_tokens as Record<string, unknown> | undefined;
-  for (const k of ['mask', 'pad', 'bos', 'eos']) {
-    if (!sp || typeof sp[k] !== 'number') throw new ModelLoadError(`${file}: special_tokens.${k} is missing`);
-  }
-  for (const f of [files.onnx, files.tokenizer]) {
-    if (!fs.existsSync(path.join(modelDir, f))) throw new ModelLoadError(`${file} names ${f}, which is missing from ${modelDir}`);
-  }
-  return m as unknown as ModelManifest;
+  return { dir: abs, manifestPath, onnxPath, tokenizerPath, manifest };
 }
 
-/** Throws when the graph's inputs and outputs are not the contract's. */
-export function checkGraph(manifest: ModelManifest, inputNames: readonly string[], outputNames: readonly string[]): void {
-  const missingIn = GRAPH_INPUTS.filter((n) => !inputNames.includes(n));
-  const missingOut = GRAPH_OUTPUTS.filter((n) => !outputNames.includes(n));
-  if (missingIn.length || missingOut.length) {
-    const parts = [];
-    if (missingIn.length) parts.push(`inputs ${missingIn.join(', ')} missing (graph has ${inputNames.join(', ')})`);
-    if (missingOut.length) parts.push(`outputs ${missingOut.join(', ')} missing (graph has ${outputNames.join(', ')})`);
-    throw new ModelLoadError(`${manifest.files.onnx} does not match the model contract: ${parts.join('; ')}`);
+/** Checks the shape of a parsed model.json; the error lists every problem found, not just the first. */
+export function validateManifest(raw: unknown, manifestPath: string): ModelManifest {
+  const fail = (problems: string[]): never => {
+    throw new ModelLoadError(`${manifestPath} is not a usable model manifest: ${problems.join('; ')}`, manifestPath);
+  };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(['it is not a JSON object']);
+  const m = raw as Record<string, unknown>;
+  if (m.format !== MANIFEST_FORMAT) {
+    fail([`format is ${JSON.stringify(m.format)}, expected "${MANIFEST_FORMAT}"`]);
+  }
+  const problems: string[] = [];
+  const isPositiveInt = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0;
+  if (typeof m.name !== 'string' || m.name === '') problems.push('name is missing');
+  const files = m.files as Record<string, unknown> | undefined;
+  for (const key of ['onnx', 'tokenizer']) {
+    if (typeof files?.[key] !== 'string' || files[key] === '') problems.push(`files.${key} is missing`);
+  }
+  for (const key of positiveInts) {
+    if (!isPositiveInt(m[key])) problems.push(`${key} is ${m[key] === undefined ? 'missing' : `not a positive integer (${JSON.stringify(m[key])})`}`);
+  }
+  const special = m.special_tokens as Record<string, unknown> | undefined;
+  if (typeof special !== 'object' || special === null) {
+    problems.push('special_tokens is missing');
+  } else {
+    for (const key of ['mask', 'pad', 'bos', 'eos']) {
+      const v = special[key];
+      if (v === undefined) problems.push(`special_tokens.${key} is missing`);
+      else if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) problems.push(`special_tokens.${key} is not a token id`);
+      else if (isPositiveInt(m.vocab_size) && v >= (m.vocab_size as number)) problems.push(`special_tokens.${key} (${v}) is outside the vocabulary`);
+    }
+  }
+  if (problems.length) fail(problems);
+  // Optional fields get safe defaults: the window falls back to max_positions.
+  if (!isPositiveInt(m.train_seq_len)) m.train_seq_len = m.max_positions;
+  if (typeof m.parameters !== 'number') m.parameters = 0;
+  return m as ModelManifest;
+}
+
+/** The longest sequence (bos + prefix + canvas + suffix + eos) the model should see. */
+export function windowTokens(manifest: ModelManifest): number {
+  return Math.min(manifest.max_positions, manifest.train_seq_len);
+}
+
+/** Minimal view of a session's metadata, so this check does not depend on the runtime's types. */
+export interface GraphSignature {
+  inputNames: readonly string[];
+  outputNames: readonly string[];
+  /** Per name, the tensor's declared shape where the runtime reports one. */
+  shapes?: ReadonlyMap<string, ReadonlyArray<number | string>>;
+}
+
+/**
+ * Compares the graph with the contract and the manifest: the input and output names, and where the
+ * runtime reports static dimensions, the layer/head/head_dim of the cache and the vocabulary size.
+ */
+export function checkGraph(files: ModelFiles, graph: GraphSignature): void {
+  const problems: string[] = [];
+  const missingIn = GRAPH_INPUTS.filter((n) => !graph.inputNames.includes(n));
+  const extraIn = graph.inputNames.filter((n) => !(GRAPH_INPUTS as readonly string[]).includes(n));
+  const missingOut = GRAPH_OUTPUTS.filter((n) => !graph.outputNames.includes(n));
+  if (missingIn.length) problems.push(`inputs ${missingIn.join(', ')} are missing (the graph has ${graph.inputNames.join(', ') || 'none'})`);
+  if (extraIn.length) problems.push(`inputs ${extraIn.join(', ')} are not part of the contract`);
+  if (missingOut.length) problems.push(`outputs ${missingOut.join(', ')} are missing (the graph has ${graph.outputNames.join(', ') || 'none'})`);
+  const m = files.manifest;
+  const expectDim = (name: string, axis: number, want: number, field: string) => {
+    const got = graph.shapes?.get(name)?.[axis];
+    if (typeof got === 'number' && got > 0 && got !== want) {
+      problems.push(`${name} has ${got} in dimension ${axis} but model.json says ${field} = ${want}`);
+    }
+  };
+  for (const name of ['past_key', 'past_value', 'present_key', 'present_value']) {
+    expectDim(name, 0, m.n_layer, 'n_layer');
+    expectDim(name, 2, m.n_head, 'n_head');
+    expectDim(name, 4, m.head_dim, 'head_dim');
+  }
+  expectDim('logits', 2, m.vocab_size, 'vocab_size');
+  if (problems.length) {
+    throw new ModelLoadError(`${files.onnxPath} does not match ${files.manifestPath} and models/CONTRACT.md: ${problems.join('; ')}`, files.onnxPath);
   }
 }

@@ -1,139 +1,142 @@
-// The infill sampler: LLaDA's semi-autoregressive block sampling with low-confidence remasking,
-// run on the canvas between prefix and suffix. `sampleCanvas` is the whole algorithm; the dual
-// cache (`BlockCache`) and threshold parallel decoding are small, separable additions to it.
-import type { SpecialTokens } from './manifest';
-import { pickToken, seededRandom, type Pick } from './logits';
-import type { ModelSession, PastKV } from './session';
+// The block sampler: LLaDA's semi-autoregressive low-confidence remasking, on the infill layout
+//
+//   [bos] prefix canvas suffix [eos]      positions 0 .. N-1
+//
+// The canvas starts as <|mask|> tokens and is filled block by block, left to right. Each step
+// predicts the current block's masked positions and commits the most confident ones; the block
+// gets round(steps / blocks) steps (at least one), and the number committed per step follows an
+// even schedule. With a threshold, every prediction above it is committed too, so a block can
+// finish early. With the dual cache, a block's first step is a full pass whose keys and values
+// serve the block's later steps, which run the block's tokens alone (see blockPass).
+//
+// Candidates are sampled one after another (the engine loops); each forward here has batch 1.
+
+import { pickToken, seededRandom, topK } from './logits';
+import type { ForwardOutput, KvCache } from './session';
 import type { SamplerOptions } from './types';
+import type { SpecialTokens } from './manifest';
 
 export class CancelledError extends Error {
-  override name = 'CancelledError';
-  constructor() { super('infill request cancelled'); }
+  override readonly name = 'CancelledError';
+  constructor() {
+    super('The infill request was cancelled');
+  }
 }
 
-export interface CanvasResult {
-  /** Committed canvas ids up to (not including) the first <|pad|>. */
-  ids: number[];
-  /** Log-probability of each of those ids when it was committed, plus that of the closing <|pad|>
-   *  when there is one (deciding to stop is part of the completion's confidence). */
+/** What the sampler needs from the model: ModelSession.forward. */
+export interface Model {
+  forward(input: { batch: number; seq: number; inputIds: ArrayLike<number>; positionIds: ArrayLike<number>; attentionMask: ArrayLike<number>; past?: KvCache }): Promise<ForwardOutput>;
+}
+
+export interface SampleResult {
+  /** The canvas's final tokens; everything after the first <|pad|> is <|pad|>. */
+  canvas: number[];
+  /** Per canvas position, the log-probability of its token when it was committed (0 for the padding filled in after an early stop). */
   logProbs: number[];
-  steps: number;
   forwards: number;
+  steps: number;
 }
 
-/** Lets queued messages (a cancel, a new request) run between model passes. */
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+export interface SampleContext {
+  special: SpecialTokens;
+  /** Tokens the first canvas position may not take when `singleLine` is set (those that start a new line). */
+  lineBreakTokens?: ReadonlySet<number>;
+  signal?: AbortSignal;
+}
 
-/**
- * Fill `canvasLength` masked tokens between prefix and suffix.
- *   steps        denoising steps for the whole canvas, spread evenly over its blocks
- *   blockLength  tokens per block; blocks are decoded left to right
- *   temperature  0 = argmax
- *   threshold    > 0: commit every masked token whose confidence exceeds it (at least one per step)
- *   dualCache    one full pass per block, then block-only passes against cached keys/values
- *   remasking    'low_confidence' keeps the most confident predictions; 'random' keeps random ones
- *   minTokens    the completion's first tokens may not be <|pad|> (default 1)
- *   singleLine   the first token may not be one of lineBreakTokens
- */
-export async function sampleCanvas(
-  model: ModelSession, sp: SpecialTokens, prefix: number[], suffix: number[], canvasLength: number,
-  opts: SamplerOptions, signal?: AbortSignal, lineBreakTokens: readonly number[] = [],
-): Promise<CanvasResult> {
-  const x = [sp.bos, ...prefix, ...new Array<number>(canvasLength).fill(sp.mask), ...suffix, sp.eos];
+/** Fills one canvas of `canvasLength` masks between `prefix` and `suffix` (token ids, no specials). */
+export async function sample(
+  model: Model, prefix: readonly number[], suffix: readonly number[], canvasLength: number,
+  options: SamplerOptions, ctx: SampleContext,
+): Promise<SampleResult> {
+  const { mask, pad, bos, eos } = ctx.special;
+  const { blockLength, temperature, dualCache, remasking } = options;
+  const threshold = options.threshold ?? 0;
+  const random = seededRandom(options.seed ?? 0);
+  const x = [bos, ...prefix, ...new Array<number>(canvasLength).fill(mask), ...suffix, eos];
   const start = 1 + prefix.length;
   const end = start + canvasLength;
   const logProbs = new Array<number>(canvasLength).fill(0);
-  const rng = seededRandom(opts.seed ?? 0);
-  const numBlocks = Math.ceil(canvasLength / opts.blockLength);
-  const stepsPerBlock = Math.max(1, Math.round(opts.steps / numBlocks));
-  const minTokens = Math.min(canvasLength, opts.minTokens ?? 1);
-  const firstBanned = [sp.pad, ...lineBreakTokens];
-  let steps = 0;
+  const numBlocks = Math.ceil(canvasLength / blockLength);
+  const stepsPerBlock = Math.max(1, Math.round(options.steps / numBlocks));
   let forwards = 0;
 
-  for (let lo = start; lo < end; lo += opts.blockLength) {
-    const hi = Math.min(end, lo + opts.blockLength);
-    const cache = opts.dualCache ? new BlockCache(model, lo, hi) : undefined;
-    for (let step = 0; ; step++) {
-      const masked = maskedPositions(x, lo, hi, sp.mask);
-      if (masked.length === 0) break;
-      await yieldToEventLoop();
-      if (signal?.aborted) throw new CancelledError();
-
-      // Predict every masked position of the block.
-      const rowOf = cache ? await cache.logits(x) : await fullPass(model, x);
+  for (let lo = start; lo < end; lo += blockLength) {
+    const hi = Math.min(lo + blockLength, end);
+    let cache: KvCache | undefined;
+    for (let step = 0; x.slice(lo, hi).includes(mask); step++) {
+      await yieldToEventLoop(ctx.signal);
+      // Logits of the block's positions lo .. hi-1: a full pass, or a block pass against the cache.
+      let out: ForwardOutput;
+      let firstRow: number;
+      if (dualCache && cache) {
+        out = await blockPass(model, x, lo, hi, cache);
+        firstRow = 0;
+      } else {
+        out = await fullPass(model, x);
+        firstRow = lo;
+        if (dualCache) cache = out.present;
+      }
       forwards++;
-      steps++;
-      // An empty completion is never shown, so the first minTokens positions may not stop the canvas,
-      // and a single-line completion may not open with a line break.
-      const picks = masked.map((p) => pickToken(rowOf.logits, rowOf.row(p) * rowOf.vocab, rowOf.vocab, opts.temperature, rng,
-        p === start && opts.singleLine ? firstBanned : p - start < minTokens ? [sp.pad] : []));
-      const confidence = opts.remasking === 'random' ? picks.map(() => rng()) : picks.map((pk) => pk.prob);
 
-      // Keep the most confident; the rest stay masked for the next step.
-      const order = masked.map((_, i) => i).sort((a, b) => confidence[b] - confidence[a]);
-      const remainingSteps = Math.max(1, stepsPerBlock - step);
-      let k = Math.ceil(masked.length / remainingSteps);
-      // Parallel decoding: also commit everything the model is already sure of.
-      if (opts.threshold && opts.threshold > 0) k = Math.max(k, confidence.filter((c) => c > opts.threshold!).length);
-      for (const i of order.slice(0, k)) commit(x, logProbs, masked[i] - start, masked[i], picks[i]);
+      const masked: number[] = [];
+      for (let p = lo; p < hi; p++) if (x[p] === mask) masked.push(p);
+      const picks = masked.map((p) => pickToken(out.logits, (firstRow + p - lo) * out.vocab, out.vocab, temperature, random, banned(p - start, options, ctx)));
+      const scores = picks.map((pk) => (remasking === 'random' ? random() : pk.prob));
+      // Even schedule: spread what is still masked over the steps this block has left.
+      const stepsLeft = Math.max(1, stepsPerBlock - step);
+      let k = Math.ceil(masked.length / stepsLeft);
+      if (threshold > 0) k = Math.max(k, 1, picks.filter((pk) => pk.prob > threshold).length);
+      const chosen = new Set(topK(scores, k));
+      if (threshold > 0) picks.forEach((pk, i) => pk.prob > threshold && chosen.add(i));
+      for (const i of chosen) {
+        x[masked[i]] = picks[i].id;
+        logProbs[masked[i] - start] = picks[i].logProb;
+      }
     }
-    // The model ends a completion with <|pad|>: once a block holds one, the rest of the canvas is padding.
-    if (x.slice(lo, hi).includes(sp.pad)) break;
+    // The model pads the canvas to its end once the middle is complete: stop at the first <|pad|>.
+    if (x.slice(lo, hi).includes(pad)) {
+      for (let p = hi; p < end; p++) x[p] = pad;
+      break;
+    }
   }
-
-  const canvas = x.slice(start, end);
-  const n = usableLength(canvas, sp);
-  const closed = canvas[n] === sp.pad ? 1 : 0;
-  return { ids: canvas.slice(0, n), logProbs: logProbs.slice(0, n + closed), steps, forwards };
+  return { canvas: x.slice(start, end), logProbs, forwards, steps: forwards };
 }
 
-function commit(x: number[], logProbs: number[], canvasIndex: number, position: number, pick: Pick): void {
-  x[position] = pick.token;
-  logProbs[canvasIndex] = pick.logProb;
-}
-
-/** Length of the usable canvas: up to the first pad (or mask left after an early stop). */
-function usableLength(canvas: number[], sp: SpecialTokens): number {
-  const i = canvas.findIndex((t) => t === sp.pad || t === sp.mask);
-  return i < 0 ? canvas.length : i;
-}
-
-function maskedPositions(x: number[], lo: number, hi: number, mask: number): number[] {
-  const out: number[] = [];
-  for (let p = lo; p < hi; p++) if (x[p] === mask) out.push(p);
-  return out;
-}
-
-interface Rows { logits: Float32Array; vocab: number; row: (position: number) => number }
-
-/** The reference: every step is a full pass over the whole sequence. */
-async function fullPass(model: ModelSession, x: number[]): Promise<Rows> {
-  const out = await model.forward(x, x.map((_, i) => i), x.map(() => 1));
-  return { logits: out.logits, vocab: out.logits.length / x.length, row: (p) => p };
+/** One pass over the whole sequence (P = 0); its present K/V cover every position. */
+export function fullPass(model: Model, x: readonly number[]): Promise<ForwardOutput> {
+  const n = x.length;
+  return model.forward({ batch: 1, seq: n, inputIds: x, positionIds: range(0, n), attentionMask: new Array<number>(n).fill(1) });
 }
 
 /**
- * Dual cache: the first step of a block is a full pass whose keys/values cover prefix, suffix and
- * every other block; later steps feed only the block's tokens and attend to that cache, with the
- * block's own (stale) cached entries masked out. Approximate by design: the cached keys/values of
- * the rest of the sequence are not refreshed within a block.
+ * A dual-cache step: only the block's tokens run, at their own positions, against the cached K/V
+ * of the whole sequence. The cache's entries for the block itself are stale (computed when the
+ * block was still masked), so the mask hides them; the S fresh block entries come last.
  */
-class BlockCache {
-  private past: PastKV | undefined;
+export function blockPass(model: Model, x: readonly number[], lo: number, hi: number, cache: KvCache): Promise<ForwardOutput> {
+  const s = hi - lo;
+  const attentionMask = new Array<number>(cache.length + s).fill(1);
+  for (let p = lo; p < hi; p++) attentionMask[p] = 0;
+  return model.forward({ batch: 1, seq: s, inputIds: x.slice(lo, hi), positionIds: range(lo, s), attentionMask, past: cache });
+}
 
-  constructor(private readonly model: ModelSession, private readonly lo: number, private readonly hi: number) {}
+/** Tokens canvas position `i` may not take: the other specials always, <|pad|> before minTokens, line breaks first in single-line mode. */
+function banned(i: number, options: SamplerOptions, ctx: SampleContext): ReadonlySet<number> {
+  const { mask, pad, bos, eos } = ctx.special;
+  const set = new Set([mask, bos, eos]);
+  if (i < (options.minTokens ?? 1)) set.add(pad);
+  if (i === 0 && options.singleLine && ctx.lineBreakTokens) for (const t of ctx.lineBreakTokens) set.add(t);
+  return set;
+}
 
-  async logits(x: number[]): Promise<Rows> {
-    if (!this.past) {
-      const out = await this.model.forward(x, x.map((_, i) => i), x.map(() => 1));
-      this.past = out.present;
-      return { logits: out.logits, vocab: out.logits.length / x.length, row: (p) => p };
-    }
-    const positions: number[] = [];
-    for (let p = this.lo; p < this.hi; p++) positions.push(p);
-    const attend = x.map((_, i) => (i >= this.lo && i < this.hi ? 0 : 1)).concat(positions.map(() => 1));
-    const out = await this.model.forward(x.slice(this.lo, this.hi), positions, attend, this.past);
-    return { logits: out.logits, vocab: out.logits.length / positions.length, row: (p) => p - this.lo };
-  }
+function range(from: number, n: number): number[] {
+  return Array.from({ length: n }, (_, i) => from + i);
+}
+
+/** Lets the event loop run (a worker then sees a cancel message) and stops if the request was cancelled. */
+async function yieldToEventLoop(signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) throw new CancelledError();
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  if (signal?.aborted) throw new CancelledError();
 }

@@ -1,89 +1,169 @@
-// The ONNX session: picks an execution provider, and runs one forward pass of the contract's graph.
-import * as os from 'node:os';
-import * as ort from 'onnxruntime-node';
-import { checkGraph, ModelLoadError, type ModelManifest } from './manifest';
-import type { ExecutionProviderSetting } from './types';
+// The ONNX Runtime session: choosing an execution provider, and one forward pass with int64
+// inputs (see models/CONTRACT.md for the graph's inputs and outputs).
 
-/** GPU providers worth trying on each platform, best first; CPU always comes last. */
-function gpuProviders(): string[] {
-  switch (os.platform()) {
-    case 'win32': return ['dml', 'webgpu'];
-    case 'darwin': return ['coreml'];
-    default: return ['cuda', 'webgpu'];
-  }
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import type { ExecutionProviderSetting } from './types';
+import { checkGraph, ModelLoadError, type ModelFiles } from './manifest';
+
+/** GPU providers `auto` tries on each platform, best first; the CPU always comes last. */
+const AUTO_ORDER: Record<string, string[]> = {
+  linux: ['cuda', 'webgpu'],
+  win32: ['dml', 'webgpu'],
+  darwin: ['coreml'],
+};
+
+export interface ForwardInput {
+  batch: number;
+  /** Input tokens per sequence (S). */
+  seq: number;
+  /** [batch * seq], row-major. */
+  inputIds: ArrayLike<number>;
+  positionIds: ArrayLike<number>;
+  /** [batch * (pastLength + seq)]: 1 = attend, 0 = ignore. */
+  attentionMask: ArrayLike<number>;
+  /** K/V of earlier positions (a previous pass's present_*); none means P = 0. */
+  past?: KvCache;
 }
 
-export interface PastKV { key: ort.Tensor; value: ort.Tensor; length: number }
+export interface KvCache {
+  key: ort.Tensor;
+  value: ort.Tensor;
+  /** P, the number of cached positions. */
+  length: number;
+}
 
-export interface ForwardResult {
-  /** [S, vocab], row-major. */
+export interface ForwardOutput {
+  /** [batch, seq, vocab] */
   logits: Float32Array;
-  present: PastKV;
+  vocab: number;
+  /** The K/V of this pass's S input positions, usable as `past` of a later pass. */
+  present: KvCache;
+}
+
+function int64(values: ArrayLike<number>, dims: number[]): ort.Tensor {
+  const data = new BigInt64Array(values.length);
+  for (let i = 0; i < values.length; i++) data[i] = BigInt(values[i]);
+  return new ort.Tensor('int64', data, dims);
 }
 
 export class ModelSession {
+  forwards = 0;
+
   private constructor(
     private readonly session: ort.InferenceSession,
-    private readonly manifest: ModelManifest,
+    private readonly files: ModelFiles,
+    /** The provider in use, e.g. 'cpu'. */
     readonly provider: string,
-    readonly providerNotes: string[],
+    /** Why each provider tried before it was not used. */
+    readonly notes: string[],
   ) {}
 
-  static async create(onnxPath: string, manifest: ModelManifest, setting: ExecutionProviderSetting, threads = 0): Promise<ModelSession> {
-    const candidates = setting === 'auto' ? [...gpuProviders(), 'cpu'] : setting === 'cpu' ? ['cpu'] : [setting, 'cpu'];
-    const notes: string[] = [];
+  /**
+   * Opens the model on the first provider that works: `auto` tries this platform's GPU providers
+   * and then the CPU; a named provider falls back to the CPU. Each skipped provider leaves a note.
+   */
+  static async open(files: ModelFiles, setting: ExecutionProviderSetting, threads = 0): Promise<ModelSession> {
+    const wanted = setting === 'auto' ? (AUTO_ORDER[process.platform] ?? []) : setting === 'cpu' ? [] : [setting];
     const bundled = new Set(ort.listSupportedBackends().map((b) => b.name));
-    for (const provider of candidates) {
-      if (provider !== 'cpu' && provider !== 'dml' && provider !== 'coreml' && !bundled.has(provider)) {
-        notes.push(`${provider}: not available in this onnxruntime-node build`);
+    const notes: string[] = [];
+    for (const provider of wanted) {
+      if (!bundled.has(provider)) {
+        notes.push(`${provider}: not available in this onnxruntime-node install (it has ${[...bundled].join(', ')})`);
+        continue;
+      }
+      const missing = missingProviderLibrary(provider);
+      if (missing) {
+        notes.push(`${provider}: onnxruntime-node's ${provider} provider files are not installed (${missing} is missing)`);
         continue;
       }
       try {
-        const options: ort.InferenceSession.SessionOptions = { executionProviders: [provider], graphOptimizationLevel: 'all' };
-        if (threads > 0) options.intraOpNumThreads = threads;
-        const session = await ort.InferenceSession.create(onnxPath, options);
-        checkGraph(manifest, session.inputNames, session.outputNames);
-        return new ModelSession(session, manifest, provider, notes);
-      } catch (e) {
-        if (e instanceof ModelLoadError) throw e;
-        const msg = (e as Error).message.split('\n')[0];
-        if (provider === 'cpu') throw new ModelLoadError(`Could not load ${onnxPath}: ${msg}`);
-        notes.push(`${provider}: ${msg}`);
+        const s = new ModelSession(await ort.InferenceSession.create(files.onnxPath, sessionOptions(provider, threads)), files, provider, notes);
+        s.check();
+        // Some providers only fail on the first run: prove this one with a two-token pass.
+        await s.forward({ batch: 1, seq: 2, inputIds: [files.manifest.special_tokens.bos, files.manifest.special_tokens.eos], positionIds: [0, 1], attentionMask: [1, 1] });
+        s.forwards = 0;
+        return s;
+      } catch (error) {
+        if (error instanceof ModelLoadError) throw error;
+        notes.push(`${provider}: ${firstLine(error)}`);
       }
     }
-    throw new ModelLoadError(`No execution provider could run ${onnxPath}`);
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(files.onnxPath, sessionOptions('cpu', threads));
+    } catch (error) {
+      throw new ModelLoadError(`Could not load the ONNX model ${files.onnxPath}: ${firstLine(error)}`, files.onnxPath);
+    }
+    const s = new ModelSession(session, files, 'cpu', notes);
+    s.check();
+    return s;
   }
 
-  /** An empty cache (P = 0), for full passes. */
-  emptyPast(): PastKV {
-    const { n_layer, n_head, head_dim } = this.manifest;
-    const t = new ort.Tensor('float32', new Float32Array(0), [n_layer, 1, n_head, 0, head_dim]);
-    return { key: t, value: t, length: 0 };
-  }
-
-  /** One pass over `ids` at `positions`; `attend` covers past + ids (1 = attend). Batch size 1. */
-  async forward(ids: number[], positions: number[], attend: number[], past: PastKV = this.emptyPast()): Promise<ForwardResult> {
-    const s = ids.length;
+  /** One pass of the graph. */
+  async forward(input: ForwardInput): Promise<ForwardOutput> {
+    const { n_layer: L, n_head: H, head_dim: D } = this.files.manifest;
+    const { batch: B, seq: S } = input;
+    const P = input.past?.length ?? 0;
+    if (input.attentionMask.length !== B * (P + S)) throw new Error(`attention_mask has ${input.attentionMask.length} entries, expected ${B * (P + S)}`);
+    const empty = () => new ort.Tensor('float32', new Float32Array(0), [L, B, H, 0, D]);
     const out = await this.session.run({
-      input_ids: int64(ids, [1, s]),
-      position_ids: int64(positions, [1, s]),
-      attention_mask: int64(attend, [1, attend.length]),
-      past_key: past.key,
-      past_value: past.value,
+      input_ids: int64(input.inputIds, [B, S]),
+      position_ids: int64(input.positionIds, [B, S]),
+      attention_mask: int64(input.attentionMask, [B, P + S]),
+      past_key: input.past?.key ?? empty(),
+      past_value: input.past?.value ?? empty(),
     });
+    this.forwards++;
+    const logits = out.logits;
     return {
-      logits: out.logits.data as Float32Array,
-      present: { key: out.present_key, value: out.present_value, length: s },
+      logits: logits.data as Float32Array,
+      vocab: logits.dims[2],
+      present: { key: out.present_key, value: out.present_value, length: S },
     };
   }
 
   async release(): Promise<void> {
     await this.session.release();
   }
+
+  private check(): void {
+    const shapes = new Map<string, ReadonlyArray<number | string>>();
+    const meta = [...(this.session.inputMetadata ?? []), ...(this.session.outputMetadata ?? [])];
+    for (const m of meta) if (m.isTensor) shapes.set(m.name, m.shape);
+    checkGraph(this.files, { inputNames: this.session.inputNames, outputNames: this.session.outputNames, shapes });
+  }
 }
 
-function int64(values: number[], dims: number[]): ort.Tensor {
-  const data = new BigInt64Array(values.length);
-  for (let i = 0; i < values.length; i++) data[i] = BigInt(values[i]);
-  return new ort.Tensor('int64', data, dims);
+/** CUDA needs provider libraries that onnxruntime-node downloads only on request; checking first avoids a native error log. */
+function missingProviderLibrary(provider: string): string | undefined {
+  if (provider !== 'cuda' || (process.platform !== 'linux' && process.platform !== 'win32')) return undefined;
+  const file = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
+  try {
+    const bin = path.join(path.dirname(require.resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
+    return fs.existsSync(path.join(bin, file)) ? undefined : path.join(bin, file);
+  } catch {
+    return undefined;
+  }
+}
+
+function sessionOptions(provider: string, threads: number): ort.InferenceSession.SessionOptions {
+  const options: ort.InferenceSession.SessionOptions = {
+    executionProviders: [provider],
+    graphOptimizationLevel: 'all',
+    interOpNumThreads: 1,
+  };
+  // A GPU provider that cannot start is expected and reported in the notes; keep its native log quiet.
+  if (provider !== 'cpu') options.logSeverityLevel = 4;
+  if (threads > 0) options.intraOpNumThreads = threads;
+  return options;
+}
+
+/** The useful part of a runtime error: its first line, from the last "Failed to" when there is one. */
+function firstLine(error: unknown): string {
+  const text = (error instanceof Error ? error.message : String(error)).split('\n')[0].trim();
+  const failed = text.lastIndexOf('Failed to');
+  const concise = failed > 0 ? text.slice(failed) : text;
+  return concise.length > 240 ? `${concise.slice(0, 240)}…` : concise;
 }

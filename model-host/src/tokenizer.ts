@@ -1,53 +1,126 @@
-// The model's tokenizer in JS: byte-level BPE from tokenizer.json, with exact round trips of code.
+// The model's byte-level BPE tokenizer (@huggingface/tokenizers) behind a small interface.
+//
+// User text never produces special ids: the library would turn a literal "<|mask|>" typed in a
+// document into the mask id (0), so the model would be asked to fill the user's text. encode()
+// therefore cuts the text around every special-token string and encodes each such string in two
+// ordinary pieces ("<|" and "mask|>"), which are plain byte-level tokens that decode back to the
+// same characters. Everything between those strings is encoded exactly as the training side did.
+
 import type { SpecialTokens } from './manifest';
 
-// The package's types are ESM-only; node loads its CommonJS build here.
+// The package's type declarations are ESM-only; in this CommonJS build the runtime require works
+// and the import type with resolution-mode gives it its real types.
 const { Tokenizer } = require('@huggingface/tokenizers') as typeof import('@huggingface/tokenizers', { with: { 'resolution-mode': 'import' } });
 
-// The JS tokenizer turns the literal text "<|mask|>" into the special token. User code may contain
-// such strings; they must stay plain text, so they are encoded in two pieces that never match.
-const SPECIAL_TEXT = /<\|(?:mask|pad|bos|eos)\|>/g;
+type HfTokenizer = InstanceType<typeof Tokenizer>;
+
+interface AddedToken {
+  id: number;
+  content: string;
+  special?: boolean;
+}
 
 export class CodeTokenizer {
-  private readonly tok: InstanceType<typeof Tokenizer>;
+  private readonly hf: HfTokenizer;
+  /** Strings the library would map to special ids, longest first so overlapping ones split correctly. */
+  private readonly specialStrings: string[];
   private readonly specialIds: Set<number>;
+  private lineBreaks: Set<number> | undefined;
 
-  constructor(tokenizerJson: object, readonly specials: SpecialTokens) {
-    this.tok = new Tokenizer(tokenizerJson, {});
-    this.specialIds = new Set(Object.values(specials));
+  /** `tokenizerJson` is the parsed tokenizer.json; `special` the ids from model.json. */
+  constructor(tokenizerJson: object, readonly special: SpecialTokens) {
+    this.hf = new Tokenizer(tokenizerJson as never, {});
+    const added = ((tokenizerJson as { added_tokens?: AddedToken[] }).added_tokens ?? []);
+    this.specialStrings = added.map((t) => t.content).filter((s) => s.length > 1).sort((a, b) => b.length - a.length);
+    this.specialIds = new Set([...Object.values(special), ...added.map((t) => t.id)]);
   }
 
+  /** Token ids of user text; never contains a special id (see the file comment). */
   encode(text: string): number[] {
+    if (text === '') return [];
     const ids: number[] = [];
-    let last = 0;
-    for (const m of text.matchAll(SPECIAL_TEXT)) {
-      this.encodePlain(text.slice(last, m.index), ids);
-      this.encodePlain('<|', ids);
-      this.encodePlain(m[0].slice(2), ids);
-      last = m.index! + m[0].length;
+    let plainStart = 0;
+    let i = 0;
+    while (i < text.length) {
+      const hit = this.specialStrings.find((s) => text.startsWith(s, i));
+      if (!hit) {
+        i++;
+        continue;
+      }
+      this.encodePlain(text.slice(plainStart, i), ids);
+      // "<|mask|>" → "<|" + "mask|>": neither piece is an added token.
+      this.encodePlain(hit.slice(0, 2), ids);
+      this.encodePlain(hit.slice(2), ids);
+      i += hit.length;
+      plainStart = i;
     }
-    this.encodePlain(text.slice(last), ids);
+    this.encodePlain(text.slice(plainStart), ids);
     return ids;
   }
 
-  /** Text of the ids with special tokens left out; no clean-up, so whitespace is exact. */
-  decode(ids: number[]): string {
-    const plain = ids.filter((id) => !this.specialIds.has(id));
-    if (plain.length === 0) return ''; // the library throws on an empty list
-    return this.tok.decode(plain, { skip_special_tokens: true, clean_up_tokenization_spaces: false });
+  /** Text of ids, special tokens dropped. */
+  decode(ids: readonly number[]): string {
+    const kept = ids.filter((id) => !this.specialIds.has(id));
+    // The library throws on an empty list.
+    if (kept.length === 0) return '';
+    return this.hf.decode(kept, { skip_special_tokens: true, clean_up_tokenization_spaces: false });
   }
 
-  /** Tokens whose text begins a new line (optionally after blanks). */
-  lineBreakTokens(vocabSize: number): number[] {
-    const out: number[] = [];
-    for (let id = 0; id < vocabSize; id++) {
-      if (!this.specialIds.has(id) && /^[ \t]*[\r\n]/.test(this.decode([id]))) out.push(id);
+  /**
+   * The last `max` tokens of `text`, as encode(text).slice(-max) gives them, without encoding all
+   * of a long text: the tokenizer's pre-tokenizer always starts a new piece after a run of line
+   * breaks, so text cut right after such a run tokenizes exactly as the same text uncut.
+   */
+  encodeTail(text: string, max: number): { ids: number[]; total: number | undefined } {
+    for (let chars = max * 8 + 256; chars < text.length; chars *= 2) {
+      const cut = lineStartAfter(text, text.length - chars);
+      if (cut < 0) break;
+      const ids = this.encode(text.slice(cut));
+      if (ids.length >= max) return { ids: ids.slice(ids.length - max), total: undefined };
     }
-    return out;
+    const ids = this.encode(text);
+    return { ids: max < ids.length ? ids.slice(ids.length - max) : ids, total: ids.length };
+  }
+
+  /** The first `max` tokens of `text` (encode(text).slice(0, max)), the same way. */
+  encodeHead(text: string, max: number): { ids: number[]; total: number | undefined } {
+    for (let chars = max * 8 + 256; chars < text.length; chars *= 2) {
+      const cut = lineStartAfter(text, chars);
+      if (cut < 0) break;
+      const ids = this.encode(text.slice(0, cut));
+      if (ids.length >= max) return { ids: ids.slice(0, max), total: undefined };
+    }
+    const ids = this.encode(text);
+    return { ids: ids.slice(0, max), total: ids.length };
+  }
+
+  /** Ids whose text starts a new line (optionally after spaces or tabs); computed once. */
+  lineBreakTokens(vocabSize: number): ReadonlySet<number> {
+    if (!this.lineBreaks) {
+      this.lineBreaks = new Set();
+      for (let id = 0; id < vocabSize; id++) {
+        if (!this.specialIds.has(id) && /^[ \t]*[\r\n]/.test(this.decode([id]))) this.lineBreaks.add(id);
+      }
+    }
+    return this.lineBreaks;
+  }
+
+  isSpecial(id: number): boolean {
+    return this.specialIds.has(id);
   }
 
   private encodePlain(text: string, out: number[]): void {
-    if (text.length === 0) return;
-    for (const id of this.tok.encode(text, { add_special_tokens: false }).ids) out.push(id);
+    if (text === '') return;
+    for (const id of this.hf.encode(text, { add_special_tokens: false }).ids) out.push(id);
   }
+}
+
+/** The first index at or after `from` that begins a line and is not itself a line break, or -1. */
+function lineStartAfter(text: string, from: number): number {
+  for (let i = Math.max(1, from); i < text.length; i++) {
+    const prev = text.charCodeAt(i - 1);
+    const here = text.charCodeAt(i);
+    if ((prev === 10 || prev === 13) && here !== 10 && here !== 13) return i;
+  }
+  return -1;
 }

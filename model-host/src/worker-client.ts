@@ -1,38 +1,49 @@
-// WorkerEngine: the InfillEngine the language server uses. The model runs in a worker thread so the
-// server's message loop never blocks; a cancel takes effect between sampler steps; a worker that
-// crashes fails its in-flight requests with a clear error and is started again on the next request.
+// WorkerEngine: the LocalEngine in a worker thread, so that model passes never block the caller's
+// event loop. Each request has an id; aborting its signal sends a cancel message, which takes
+// effect at the sampler's next step. If the worker dies, every request in flight is rejected with
+// an error saying so, and the next request starts a new worker (and reloads the model), with a
+// growing delay and a limit on crashes in a row.
+
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ModelLoadError } from './manifest';
 import { CancelledError } from './sampler';
 import type { EngineOptions, InfillEngine, InfillRequest, InfillResult, ModelInfo } from './types';
-import type { FromWorker, ToWorker } from './worker-protocol';
+import type { FromWorker, ToWorker, WireError } from './worker-protocol';
 
-interface Pending { resolve: (v: unknown) => void; reject: (e: Error) => void }
+/** Crashes in a row (without a successful request between them) after which the engine gives up. */
+const MAX_CRASHES_IN_A_ROW = 5;
+const RESTART_DELAY_MS = [0, 100, 500, 1000, 2000];
 
-const MAX_RESTARTS = 5;          // within RESTART_WINDOW_MS; beyond that the model is considered broken
-const RESTART_WINDOW_MS = 60_000;
+interface Pending {
+  resolve: (value: never) => void;
+  reject: (error: Error) => void;
+}
 
 export class WorkerEngine implements InfillEngine {
   private worker: Worker | undefined;
   private ready: Promise<ModelInfo> | undefined;
-  private readonly pending = new Map<number, Pending>();
   private nextId = 1;
-  private crashes: number[] = [];
+  private readonly pending = new Map<number, Pending>();
+  private crashes = 0;
   private disposed = false;
 
-  constructor(private readonly options: EngineOptions, private readonly workerScript = path.join(__dirname, 'worker.js')) {}
+  /** `workerScript` defaults to worker.js next to this file (out/model-host/src/ or dist/). */
+  constructor(
+    private readonly options: EngineOptions,
+    private readonly workerScript = path.join(__dirname, 'worker.js'),
+  ) {}
 
+  /** Starts the worker and loads the model in it; a model error rejects with ModelLoadError. */
   load(): Promise<ModelInfo> {
-    if (this.disposed) return Promise.reject(new Error('engine disposed'));
+    if (this.disposed) return Promise.reject(new Error('The engine was disposed'));
     if (!this.ready) {
-      try {
-        this.worker = this.spawn();
-      } catch (e) {
-        return Promise.reject(e);
-      }
-      this.ready = this.call<ModelInfo>({ type: 'load', id: this.nextId++ });
-      this.ready.catch(() => { this.ready = undefined; });
+      const ready = this.start();
+      this.ready = ready;
+      // A failed load is not kept: the next call tries again.
+      ready.catch(() => {
+        if (this.ready === ready) this.ready = undefined;
+      });
     }
     return this.ready;
   }
@@ -40,68 +51,97 @@ export class WorkerEngine implements InfillEngine {
   async infill(request: InfillRequest, signal?: AbortSignal): Promise<InfillResult> {
     if (signal?.aborted) throw new CancelledError();
     await this.load();
+    if (signal?.aborted) throw new CancelledError();
     const id = this.nextId++;
-    const onAbort = () => this.worker?.postMessage({ type: 'cancel', id } satisfies ToWorker);
+    const onAbort = () => this.post({ type: 'cancel', id });
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      return await this.call<InfillResult>({ type: 'infill', id, request });
+      const result = await this.request<InfillResult>({ type: 'infill', id, request });
+      this.crashes = 0;
+      return result;
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
   }
 
-  /** Test hook: make the worker exit as a crash would. */
-  crashForTest(): void {
-    this.worker?.postMessage({ type: 'crash' } satisfies ToWorker);
-  }
-
   async dispose(): Promise<void> {
     this.disposed = true;
-    const w = this.worker;
+    const worker = this.worker;
     this.worker = undefined;
     this.ready = undefined;
-    if (w) await w.terminate();
+    this.failAll(new Error('The engine was disposed'));
+    if (worker) await worker.terminate();
   }
 
-  private call<T>(msg: ToWorker & { id: number }): Promise<T> {
-    const worker = this.worker;
-    if (!worker) return Promise.reject(new Error('model worker is not running'));
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(msg.id, { resolve: resolve as (v: unknown) => void, reject });
-      worker.postMessage(msg);
-    });
+  /** Kills the worker as a crash would (tests only). */
+  crashForTest(): void {
+    void this.worker?.terminate();
   }
 
-  private spawn(): Worker {
-    const now = Date.now();
-    this.crashes = this.crashes.filter((t) => now - t < RESTART_WINDOW_MS);
-    if (this.crashes.length >= MAX_RESTARTS) {
-      throw new Error(`the model worker crashed ${this.crashes.length} times in a minute; not restarting it`);
+  private async start(): Promise<ModelInfo> {
+    if (this.crashes >= MAX_CRASHES_IN_A_ROW) {
+      throw new Error(`The model worker crashed ${this.crashes} times in a row; not starting it again`);
     }
-    const worker = new Worker(this.workerScript, { workerData: this.options });
-    worker.on('message', (msg: FromWorker) => {
-      const p = this.pending.get(msg.id);
-      if (!p) return;
-      this.pending.delete(msg.id);
-      if (msg.type === 'result') p.resolve(msg.value);
-      else p.reject(rebuild(msg.error));
+    const delay = RESTART_DELAY_MS[Math.min(this.crashes, RESTART_DELAY_MS.length - 1)];
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    if (this.disposed) throw new Error('The engine was disposed');
+    const worker = new Worker(this.workerScript);
+    this.worker = worker;
+    worker.on('message', (message: FromWorker) => this.receive(message));
+    worker.on('error', (error) => this.lost(worker, `error: ${error.message}`));
+    worker.on('exit', (code) => this.lost(worker, `exit code ${code}`));
+    try {
+      return await this.request<ModelInfo>({ type: 'load', id: this.nextId++, options: this.options });
+    } catch (error) {
+      // A worker without a model is of no use; a later load() starts a fresh one.
+      if (this.worker === worker) {
+        this.worker = undefined;
+        void worker.terminate();
+      }
+      throw error;
+    }
+  }
+
+  private request<T>(message: ToWorker): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(message.id, { resolve: resolve as (value: never) => void, reject });
+      this.post(message);
     });
-    const fail = (why: string) => {
-      if (this.worker !== worker) return;
-      this.worker = undefined;
-      this.ready = undefined; // the next request starts and loads a new worker
-      if (!this.disposed) this.crashes.push(Date.now());
-      for (const [, p] of this.pending) p.reject(new Error(`model worker stopped: ${why}`));
-      this.pending.clear();
-    };
-    worker.on('error', (e) => fail(e.message));
-    worker.on('exit', (code) => fail(`exit code ${code}`));
-    return worker;
+  }
+
+  private post(message: ToWorker): void {
+    this.worker?.postMessage(message);
+  }
+
+  private receive(message: FromWorker): void {
+    const p = this.pending.get(message.id);
+    if (!p) return;
+    this.pending.delete(message.id);
+    if (message.type === 'error') p.reject(revive(message.error));
+    else p.resolve((message.type === 'loaded' ? message.info : message.result) as never);
+  }
+
+  /** The worker is gone: fail what it had, and let the next request start another. */
+  private lost(worker: Worker, reason: string): void {
+    if (worker !== this.worker) return;
+    this.worker = undefined;
+    this.ready = undefined;
+    if (this.disposed) return;
+    this.crashes++;
+    this.failAll(new Error(`The model worker stopped (${reason}); the next request starts a new one`));
+  }
+
+  private failAll(error: Error): void {
+    const all = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of all) p.reject(error);
   }
 }
 
-function rebuild(e: { name: string; message: string }): Error {
+/** Rebuilds an error from the worker as the class the caller checks for. */
+function revive(e: WireError): Error {
   if (e.name === 'CancelledError') return new CancelledError();
-  if (e.name === 'ModelLoadError') return new ModelLoadError(e.message);
-  return new Error(e.message);
+  const error = e.name === 'ModelLoadError' ? new ModelLoadError(e.message) : new Error(e.message);
+  if (e.stack) error.stack = e.stack;
+  return error;
 }

@@ -1,12 +1,19 @@
 // Messages between WorkerEngine (the caller's thread) and worker.ts (the model's thread).
-import type { InfillRequest } from './types';
+import type { EngineOptions, InfillRequest, InfillResult, ModelInfo } from './types';
 
 export type ToWorker =
-  | { type: 'load'; id: number }
+  | { type: 'load'; id: number; options: EngineOptions }
   | { type: 'infill'; id: number; request: InfillRequest }
-  | { type: 'cancel'; id: number }
-  | { type: 'crash' };
+  | { type: 'cancel'; id: number };
+
+/** An error crosses the thread boundary as plain data; `name` keeps CancelledError and ModelLoadError recognizable. */
+export interface WireError {
+  name: string;
+  message: string;
+  stack?: string;
+}
 
 export type FromWorker =
-  | { type: 'result'; id: number; value: unknown }
-  | { type: 'error'; id: number; error: { name: string; message: string } };
+  | { type: 'loaded'; id: number; info: ModelInfo }
+  | { type: 'result'; id: number; result: InfillResult }
+  | { type: 'error'; id: number; error: WireError };

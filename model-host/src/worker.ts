@@ -1,46 +1,51 @@
-// The worker thread: owns a LocalEngine and serves load/infill/cancel messages from worker-client.ts.
-import { parentPort, workerData } from 'node:worker_threads';
+// The model's thread: one LocalEngine, driven by messages from WorkerEngine (worker-client.ts).
+// Requests carry ids; a cancel message aborts its request between sampler steps (the sampler
+// yields to the event loop after every step, which is when this thread reads its messages).
+import { parentPort } from 'node:worker_threads';
 import { LocalEngine } from './engine';
-import { ModelLoadError } from './manifest';
-import { CancelledError } from './sampler';
-import type { EngineOptions } from './types';
-import type { ToWorker, FromWorker } from './worker-protocol';
+import type { FromWorker, ToWorker, WireError } from './worker-protocol';
 
-const port = parentPort!;
-const engine = new LocalEngine(workerData as EngineOptions);
+const port = parentPort;
+if (!port) throw new Error('worker.ts runs inside a worker thread (WorkerEngine starts it)');
+
+let engine: LocalEngine | undefined;
 const running = new Map<number, AbortController>();
-const send = (msg: FromWorker) => port.postMessage(msg);
 
-port.on('message', async (msg: ToWorker) => {
-  switch (msg.type) {
-    case 'load':
-      try {
-        send({ type: 'result', id: msg.id, value: await engine.load() });
-      } catch (e) {
-        send({ type: 'error', id: msg.id, error: describe(e) });
-      }
+const send = (message: FromWorker) => port.postMessage(message);
+
+function wire(error: unknown): WireError {
+  if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack };
+  return { name: 'Error', message: String(error) };
+}
+
+port.on('message', (message: ToWorker) => {
+  switch (message.type) {
+    case 'load': {
+      const local = new LocalEngine(message.options);
+      local.load().then(
+        (info) => {
+          engine = local;
+          send({ type: 'loaded', id: message.id, info });
+        },
+        (error) => send({ type: 'error', id: message.id, error: wire(error) }),
+      );
       break;
+    }
     case 'infill': {
-      const ac = new AbortController();
-      running.set(msg.id, ac);
-      try {
-        send({ type: 'result', id: msg.id, value: await engine.infill(msg.request, ac.signal) });
-      } catch (e) {
-        send({ type: 'error', id: msg.id, error: describe(e) });
-      } finally {
-        running.delete(msg.id);
+      if (!engine) {
+        send({ type: 'error', id: message.id, error: { name: 'Error', message: 'The model worker has no model loaded' } });
+        break;
       }
+      const controller = new AbortController();
+      running.set(message.id, controller);
+      engine.infill(message.request, controller.signal).then(
+        (result) => send({ type: 'result', id: message.id, result }),
+        (error) => send({ type: 'error', id: message.id, error: wire(error) }),
+      ).finally(() => running.delete(message.id));
       break;
     }
     case 'cancel':
-      running.get(msg.id)?.abort();
+      running.get(message.id)?.abort();
       break;
-    case 'crash': // for tests: a worker that dies mid-flight must not take the server with it
-      process.exit(70);
   }
 });
-
-function describe(e: unknown): { name: string; message: string } {
-  if (e instanceof CancelledError || e instanceof ModelLoadError) return { name: e.name, message: e.message };
-  return { name: 'Error', message: e instanceof Error ? e.message : String(e) };
-}

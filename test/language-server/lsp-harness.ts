@@ -8,6 +8,7 @@ import {
   CancellationTokenSource,
   createProtocolConnection,
   DidChangeConfigurationNotification,
+  DidChangeTextDocumentNotification,
   DidCloseTextDocumentNotification,
   DidOpenTextDocumentNotification,
   ExitNotification,
@@ -112,6 +113,16 @@ export class LspServerProcess {
   async open(uri: string, languageId: string, text: string): Promise<void> {
     this.versions.set(uri, 1);
     await this.connection.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId, version: 1, text } });
+  }
+
+  /** One incremental edit, as an editor sends it while the user types. */
+  async change(uri: string, range: Range, text: string): Promise<void> {
+    const version = (this.versions.get(uri) ?? 1) + 1;
+    this.versions.set(uri, version);
+    await this.connection.sendNotification(DidChangeTextDocumentNotification.type, {
+      textDocument: { uri, version },
+      contentChanges: [{ range, text }],
+    });
   }
 
   async close(uri: string): Promise<void> {

@@ -13,8 +13,8 @@ const modelReady = fs.existsSync(path.join(tinyModel, 'model.json'));
 const skip = modelReady ? false : 'models/tiny has not been built yet';
 
 /** Settings that make one request take a while, so there is time to cancel it. */
-const slowSettings = { steps: 256, maxTokensMultiLine: 256, blockLength: 8, confidenceThreshold: 0, candidates: 4 };
-const normalSettings = { steps: 24, maxTokensMultiLine: 64, blockLength: 8, confidenceThreshold: 0.9, candidates: 2 };
+const slowSettings = { steps: 256, maxTokensMultiLine: 256, blockLength: 8, confidenceThreshold: 0, candidates: 4, cache: false };
+const normalSettings = { steps: 24, maxTokensMultiLine: 64, blockLength: 8, confidenceThreshold: 0.9, candidates: 2, cache: true };
 
 const pythonText = [
   'import os',
@@ -72,6 +72,8 @@ describe('language server over stdio with models/tiny', { skip }, () => {
 
   after(async () => {
     await server?.stop();
+    // Empty answers must come from cancellation or post-processing, never from engine errors.
+    assert.doesNotMatch(server.stderr, /Engine error/);
   });
 
   test('python and typescript documents get well-formed inline completions', async (t) => {
@@ -140,6 +142,7 @@ describe('language server over stdio with models/tiny', { skip }, () => {
     await server.configure(normalSettings);
     t.diagnostic(`slow request: ${full.ms.toFixed(0)} ms; cancelled after 30 ms: answered in ${ms.toFixed(0)} ms`);
     assert.deepEqual(value, []);
+    assert.ok(full.ms > 200, `the slow request only took ${full.ms.toFixed(0)} ms: nothing to cancel`);
     assert.ok(ms < Math.max(500, full.ms * 0.6), `cancelled request took ${ms.toFixed(0)} ms (uncancelled ${full.ms.toFixed(0)} ms)`);
   });
 
@@ -176,6 +179,19 @@ describe('language server over stdio with models/tiny', { skip }, () => {
     const { value, ms } = await timed(() => server.inline(uri, { line: 0, character: 10 }));
     assert.deepEqual(value, []);
     assert.ok(ms < 2000, `binary request took ${ms.toFixed(0)} ms`);
+  });
+
+  test('incremental edits reach the server (an inserted NUL turns completions off)', async () => {
+    const uri = 'file:///work/edited.ts';
+    await server.open(uri, 'typescript', typescriptText);
+    const cursor = positionOf(typescriptText, '"Hello, " + ');
+    const at = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
+    await server.change(uri, at, '\u0000');
+    assert.deepEqual(await server.inline(uri, cursor), []);
+    await server.change(uri, { start: at.start, end: { line: 0, character: 1 } }, '');
+    const items = await server.inline(uri, cursor);
+    assertItemShapes(items, cursor);
+    await server.close(uri);
   });
 
   test('a 5 MB single-line document gets an answer without hanging', async (t) => {
@@ -241,6 +257,14 @@ describe('a missing model never crashes the server', { skip }, () => {
     assert.equal(ready.state, 'ready', ready.message);
     const items = await server.inline(uri, cursor);
     assert.ok(Array.isArray(items));
+
+    // A device change reloads the engine: loading, then ready again.
+    const beforeDevice = server.statuses.length;
+    await server.configure({ device: 'cpu' });
+    await server.waitForStatus((s) => s.state === 'loading', 10_000, beforeDevice);
+    const reloaded = await server.waitForStatus((s) => s.state === 'ready' || s.state === 'error', 60_000, beforeDevice);
+    assert.equal(reloaded.state, 'ready', reloaded.message);
+    assert.ok(Array.isArray(await server.inline(uri, cursor)));
     assert.equal(server.child.exitCode, null, 'still running');
   });
 });

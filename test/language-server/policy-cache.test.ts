@@ -40,6 +40,10 @@ test('canvas ladders: whole blocks, capped by max tokens, longest always kept', 
   assert.deepEqual(planCursorSpan('x = ', '', s), { mode: 'single-line', maxTokens: 24, canvasLengths: [8, 24] });
   assert.deepEqual(planCursorSpan('def f():', '', s), { mode: 'multi-line', maxTokens: 64, canvasLengths: [32, 64] });
   assert.deepEqual(planCursorSpan('def f():', '', { ...s, candidates: 1 }).canvasLengths, [64]);
+  // The model's window caps every rung, whatever the settings ask for.
+  assert.deepEqual(planCursorSpan('x = ', '', s, 20).canvasLengths, [8, 16]);
+  assert.deepEqual(planCursorSpan('def f():', '', { ...s, maxTokensMultiLine: 512 }, 126).canvasLengths, [120]);
+  assert.deepEqual(planCursorSpan('x = ', '', s, 5).canvasLengths, [5]);
 });
 
 test('selection canvas: ceil(tokens*1.5)+8 in whole blocks, capped', () => {
@@ -49,6 +53,7 @@ test('selection canvas: ceil(tokens*1.5)+8 in whole blocks, capped', () => {
   assert.equal(plan.mode, 'single-line');
   assert.equal(planSelectionSpan('a\nb', s).mode, 'multi-line');
   assert.deepEqual(planSelectionSpan('x'.repeat(100000), s).canvasLengths, [256]);
+  assert.deepEqual(planSelectionSpan('x'.repeat(100000), s, 126).canvasLengths, [120]);
   // 60 chars ≈ 20 tokens: 38 → 40, and the tighter 0.75x + 8 = 23 → 24.
   assert.deepEqual(planSelectionSpan('x'.repeat(60), { ...s, candidates: 2 }).canvasLengths, [24, 40]);
 });

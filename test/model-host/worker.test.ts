@@ -1,10 +1,6 @@
-// WorkerEngine: the model in a worker thread, cancelled between steps, restarted after a crash.
-// Also the command-line entry, which runs the same engine in-process.
+// WorkerEngine: the engine in a worker thread (the compiled out/model-host/src/worker.js).
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { CancelledError } from '../../model-host/src/sampler';
 import { WorkerEngine } from '../../model-host/src/worker-client';
@@ -14,82 +10,102 @@ import { modelsDir, repoRoot } from '../helpers/paths';
 const tiny = path.join(modelsDir, 'tiny');
 const workerScript = path.join(repoRoot, 'out/model-host/src/worker.js');
 const req = (canvas: number, steps: number): InfillRequest => ({
-  prefix: 'function add(a: number, b: number): number {\n  ', suffix: '\n}\n', canvasLengths: [canvas],
-  sampler: { steps, blockLength: 8, temperature: 0, dualCache: false, remasking: 'low_confidence' },
+  prefix: 'function add(a: number, b: number): number {\n  return ', suffix: ';\n}\n', canvasLengths: [canvas],
+  sampler: { steps, blockLength: 8, temperature: 0, dualCache: false, remasking: 'low_confidence', minTokens: 64 },
 });
 
-test('infill through the worker matches in shape, and the caller stays responsive', async () => {
+test('the default worker script is worker.js next to the client', () => {
+  // Compiled tests run the client from out/model-host/src/, where tsc also puts worker.js.
+  const engine = new WorkerEngine({ modelDir: tiny, provider: 'cpu' });
+  assert.equal((engine as unknown as { workerScript: string }).workerScript, workerScript);
+});
+
+test('infill runs in the worker while the caller\'s event loop stays free', async () => {
   const engine = new WorkerEngine({ modelDir: tiny, provider: 'cpu', threads: 1 }, workerScript);
   try {
     const info = await engine.load();
     assert.equal(info.name, 'tiny');
+    assert.equal(info.provider, 'cpu');
     let ticks = 0;
     const timer = setInterval(() => ticks++, 1);
     const r = await engine.infill(req(64, 64));
     clearInterval(timer);
     assert.equal(r.candidates.length, 1);
-    assert.ok(r.forwards >= 1);
-    assert.ok(ticks > 0, 'the event loop ran while the worker sampled');
+    assert.equal(r.candidates[0].tokens, 64, 'minTokens 64 forbids padding');
+    assert.equal(r.forwards, 64);
+    assert.ok(ticks > 0, 'the caller ran timers while the worker sampled');
   } finally {
     await engine.dispose();
   }
 });
 
-test('cancellation reaches the worker between steps', async () => {
+test('a cancel message stops the worker between steps', async () => {
   const engine = new WorkerEngine({ modelDir: tiny, provider: 'cpu', threads: 1 }, workerScript);
   try {
     await engine.load();
     const ac = new AbortController();
+    const started = Date.now();
+    const full = await engine.infill(req(64, 64));
+    const fullMs = Date.now() - started;
     const run = engine.infill(req(64, 64), ac.signal);
-    setTimeout(() => ac.abort(), 1);
+    setTimeout(() => ac.abort(), 5);
+    const t0 = Date.now();
     await assert.rejects(run, CancelledError);
-    const after = await engine.infill(req(8, 8));
-    assert.equal(after.candidates.length, 1, 'the engine still serves after a cancel');
+    assert.ok(Date.now() - t0 < fullMs + 50, 'it did not run to the end');
+    assert.equal(full.candidates.length, 1);
+    const done = new AbortController();
+    done.abort();
+    await assert.rejects(engine.infill(req(8, 8), done.signal), CancelledError);
+    assert.equal((await engine.infill(req(8, 8))).candidates.length, 1, 'still serving after cancels');
   } finally {
     await engine.dispose();
   }
 });
 
-test('a crashed worker fails its request clearly and the next request restarts it', async () => {
+test('a crashed worker rejects what it had in flight, and the next request starts a new one', async () => {
   const engine = new WorkerEngine({ modelDir: tiny, provider: 'cpu', threads: 1 }, workerScript);
   try {
     await engine.load();
-    const run = engine.infill(req(64, 64));
+    const a = engine.infill(req(64, 64));
+    const b = engine.infill(req(8, 8));
+    await new Promise((resolve) => setTimeout(resolve, 5));
     engine.crashForTest();
-    await assert.rejects(run, /model worker stopped/);
+    await assert.rejects(a, /The model worker stopped/);
+    await assert.rejects(b, /The model worker stopped/);
     const r = await engine.infill(req(8, 8));
     assert.equal(r.candidates.length, 1);
+    // And once more, past the first restart's delay.
+    engine.crashForTest();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal((await engine.infill(req(8, 8))).candidates.length, 1);
   } finally {
     await engine.dispose();
   }
 });
 
-test('a missing model rejects load with the model error, not a crash', async () => {
+test('a model error reaches the caller as a ModelLoadError, and a missing script as a worker error', async () => {
   const engine = new WorkerEngine({ modelDir: '/nonexistent/model', provider: 'cpu' }, workerScript);
   try {
-    await assert.rejects(engine.load(), (e: Error) => e.name === 'ModelLoadError' && /not found/.test(e.message));
+    await assert.rejects(engine.load(), (e: Error) => e.name === 'ModelLoadError' && /Model folder not found/.test(e.message));
+    await assert.rejects(engine.infill(req(8, 8)), (e: Error) => e.name === 'ModelLoadError');
   } finally {
     await engine.dispose();
   }
+  const broken = new WorkerEngine({ modelDir: tiny, provider: 'cpu' }, path.join(repoRoot, 'out/no-such-worker.js'));
+  try {
+    await assert.rejects(broken.load(), /The model worker stopped/);
+  } finally {
+    await broken.dispose();
+  }
 });
 
-test('the CLI fills a hole in a file and prints JSON; bad arguments exit 2, a bad model exits 3', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'di-cli-'));
-  try {
-    const file = path.join(dir, 'a.py');
-    fs.writeFileSync(file, 'def add(a, b):\n    \n');
-    const cli = path.join(repoRoot, 'out/model-host/src/cli.js');
-    const out = JSON.parse(execFileSync('node', [cli, '--model', tiny, '--file', file, '--line', '1', '--col', '4', '--canvas', '8,16'], { encoding: 'utf8' }));
-    assert.equal(typeof out.completion, 'string');
-    assert.equal(out.candidates.length, 2);
-    assert.equal(out.provider, 'cpu');
-    assert.ok(out.timings.totalMs > 0);
-    const status = (args: string[]) => {
-      try { execFileSync('node', [cli, ...args], { stdio: 'pipe' }); return 0; } catch (e) { return (e as { status: number }).status; }
-    };
-    assert.equal(status(['--file', file]), 2);
-    assert.equal(status(['--model', dir, '--file', file, '--line', '0', '--col', '0']), 3);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+test('dispose rejects requests in flight and later calls', async () => {
+  const engine = new WorkerEngine({ modelDir: tiny, provider: 'cpu', threads: 1 }, workerScript);
+  await engine.load();
+  const run = engine.infill(req(64, 64));
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  const rejected = assert.rejects(run, /disposed/);
+  await engine.dispose();
+  await rejected;
+  await assert.rejects(engine.load(), /disposed/);
 });

@@ -1,0 +1,123 @@
+// Loading a model folder: each way it can be broken gives a ModelLoadError that names the file and
+// the problem. Uses copies of models/tiny in temporary folders.
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { LocalEngine } from '../../model-host/src/engine';
+import { checkGraph, loadManifest, ModelLoadError } from '../../model-host/src/manifest';
+import { modelsDir } from '../helpers/paths';
+
+const tiny = path.join(modelsDir, 'tiny');
+const tinyManifest = () => JSON.parse(fs.readFileSync(path.join(tiny, 'model.json'), 'utf8'));
+
+/** A temporary copy of the tiny model, removed after `body`. */
+async function withCopy(body: (dir: string) => Promise<void> | void): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'di-manifest-'));
+  try {
+    for (const f of ['model.json', 'model.onnx', 'tokenizer.json']) fs.copyFileSync(path.join(tiny, f), path.join(dir, f));
+    await body(dir);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function loadError(dir: string): Promise<ModelLoadError> {
+  const engine = new LocalEngine({ modelDir: dir, provider: 'cpu', threads: 1 });
+  try {
+    await engine.load();
+  } catch (error) {
+    assert.ok(error instanceof ModelLoadError, `expected a ModelLoadError, got ${error}`);
+    assert.equal(error.name, 'ModelLoadError');
+    return error;
+  } finally {
+    await engine.dispose();
+  }
+  assert.fail('the model loaded');
+}
+
+const writeManifest = (dir: string, m: unknown) => fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(m));
+
+test('the tiny model\'s manifest is valid', () => {
+  const files = loadManifest(tiny);
+  assert.equal(files.manifest.name, 'tiny');
+  assert.equal(files.onnxPath, path.join(tiny, 'model.onnx'));
+  assert.deepEqual(files.manifest.special_tokens, { mask: 0, pad: 1, bos: 2, eos: 3 });
+});
+
+test('a missing folder or a folder without model.json says where it looked', async () => {
+  assert.match((await loadError('/nonexistent/model')).message, /Model folder not found: \/nonexistent\/model/);
+  const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'di-empty-'));
+  try {
+    const e = await loadError(empty);
+    assert.match(e.message, /Model manifest not found: .*model\.json/);
+    assert.equal(e.file, path.join(empty, 'model.json'));
+  } finally {
+    fs.rmSync(empty, { recursive: true, force: true });
+  }
+});
+
+test('corrupt JSON, a wrong format and missing fields are each named', () => withCopy(async (dir) => {
+  fs.writeFileSync(path.join(dir, 'model.json'), '{ "format": ');
+  assert.match((await loadError(dir)).message, /model\.json is not valid JSON/);
+
+  writeManifest(dir, { ...tinyManifest(), format: 'something-else/2' });
+  assert.match((await loadError(dir)).message, /format is "something-else\/2", expected "diffusion-infill-model\/1"/);
+
+  writeManifest(dir, [1, 2]);
+  assert.match((await loadError(dir)).message, /not a JSON object/);
+
+  const m = tinyManifest();
+  delete m.special_tokens.pad;
+  delete m.n_layer;
+  m.head_dim = -4;
+  writeManifest(dir, m);
+  const e = await loadError(dir);
+  // Every problem at once, so one edit can fix them all.
+  assert.match(e.message, /special_tokens\.pad is missing/);
+  assert.match(e.message, /n_layer is missing/);
+  assert.match(e.message, /head_dim is not a positive integer \(-4\)/);
+  assert.match(e.message, new RegExp(`^${path.join(dir, 'model.json').replace(/[.\\/]/g, '\\$&')}`));
+
+  writeManifest(dir, { ...tinyManifest(), special_tokens: { mask: 0, pad: 1, bos: 2, eos: 9000 } });
+  assert.match((await loadError(dir)).message, /special_tokens\.eos \(9000\) is outside the vocabulary/);
+}));
+
+test('files named by the manifest must exist', () => withCopy(async (dir) => {
+  writeManifest(dir, { ...tinyManifest(), files: { onnx: 'weights.onnx', tokenizer: 'tokenizer.json' } });
+  assert.match((await loadError(dir)).message, /The ONNX model named in .*model\.json is missing: .*weights\.onnx/);
+}));
+
+test('garbage bytes as model.onnx are a load error naming the file, not a crash', () => withCopy(async (dir) => {
+  fs.writeFileSync(path.join(dir, 'model.onnx'), Buffer.from([0xde, 0xad, 0xbe, 0xef, 0x00, 0x01, 0x02, 0x03, 0x42]));
+  const e = await loadError(dir);
+  assert.match(e.message, /Could not load the ONNX model .*model\.onnx: /);
+}));
+
+test('a manifest that disagrees with the graph says which dimension and field', () => withCopy(async (dir) => {
+  writeManifest(dir, { ...tinyManifest(), n_layer: 3, head_dim: 8 });
+  let e = await loadError(dir);
+  assert.match(e.message, /does not match .*model\.json/);
+  assert.match(e.message, /past_key has 2 in dimension 0 but model\.json says n_layer = 3/);
+  assert.match(e.message, /past_value has 16 in dimension 4 but model\.json says head_dim = 8/);
+
+  writeManifest(dir, { ...tinyManifest(), vocab_size: 9000 });
+  e = await loadError(dir);
+  assert.match(e.message, /logits has 8192 in dimension 2 but model\.json says vocab_size = 9000/);
+}));
+
+test('graph inputs and outputs are compared with the contract by name', () => {
+  const files = loadManifest(tiny);
+  assert.doesNotThrow(() => checkGraph(files, {
+    inputNames: ['input_ids', 'position_ids', 'attention_mask', 'past_key', 'past_value'],
+    outputNames: ['logits', 'present_key', 'present_value'],
+  }));
+  assert.throws(() => checkGraph(files, {
+    inputNames: ['input_ids', 'attention_mask', 'past_key', 'past_value', 'token_type_ids'],
+    outputNames: ['logits'],
+  }), (e: Error) => e instanceof ModelLoadError
+    && /inputs position_ids are missing/.test(e.message)
+    && /inputs token_type_ids are not part of the contract/.test(e.message)
+    && /outputs present_key, present_value are missing/.test(e.message));
+});
