@@ -146,8 +146,8 @@ def plot(log_path, png_path):
 def main():
     cfg, resume = load_config(sys.argv[1:])
     device = ("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device
-    if device == "cpu":
-        torch.set_num_threads(os.cpu_count() or 1)
+    if device == "cpu":  # OMP_NUM_THREADS=1 leaves a core free for other work on a small machine
+        torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1))
     use_bf16 = device == "cuda" and cfg.dtype in ("auto", "bf16")
     autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_bf16 else (lambda: torch.autocast("cpu", enabled=False))
     os.makedirs(cfg.out_dir, exist_ok=True)

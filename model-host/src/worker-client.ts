@@ -1,11 +1,14 @@
-// WorkerEngine: the LocalEngine in a worker thread, so that model passes never block the caller's
-// event loop. Each request has an id; aborting its signal sends a cancel message, which takes
-// effect at the sampler's next step. If the worker dies, every request in flight is rejected with
-// an error saying so, and the next request starts a new worker (and reloads the model), with a
-// growing delay and a limit on crashes in a row.
+// WorkerEngine: the LocalEngine in a child process, so that model passes never block the caller's
+// event loop, and a crash in the native runtime (or a kill) takes down only that process, never
+// the language server. (A worker thread shares the process: terminating one during an
+// onnxruntime run aborts everything.) Each request has an id; aborting its signal sends a cancel
+// message, which takes effect at the sampler's next step. If the worker dies, every request in
+// flight is rejected with an error saying so, and the next request starts a new worker (and
+// reloads the model), with a growing delay and a limit on crashes in a row.
 
+import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import * as readline from 'node:readline';
 import { ModelLoadError } from './manifest';
 import { CancelledError } from './sampler';
 import type { EngineOptions, InfillEngine, InfillRequest, InfillResult, ModelInfo } from './types';
@@ -21,7 +24,7 @@ interface Pending {
 }
 
 export class WorkerEngine implements InfillEngine {
-  private worker: Worker | undefined;
+  private worker: ChildProcess | undefined;
   private ready: Promise<ModelInfo> | undefined;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
@@ -70,12 +73,12 @@ export class WorkerEngine implements InfillEngine {
     this.worker = undefined;
     this.ready = undefined;
     this.failAll(new Error('The engine was disposed'));
-    if (worker) await worker.terminate();
+    if (worker) await stop(worker);
   }
 
   /** Kills the worker as a crash would (tests only). */
   crashForTest(): void {
-    void this.worker?.terminate();
+    this.worker?.kill('SIGKILL');
   }
 
   private async start(): Promise<ModelInfo> {
@@ -85,18 +88,23 @@ export class WorkerEngine implements InfillEngine {
     const delay = RESTART_DELAY_MS[Math.min(this.crashes, RESTART_DELAY_MS.length - 1)];
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     if (this.disposed) throw new Error('The engine was disposed');
-    const worker = new Worker(this.workerScript);
+    // No inherited execArgv (an --inspect port, test runner flags), and the worker's output goes to
+    // our stderr: under `--stdio` our stdout is the protocol channel.
+    const worker = fork(this.workerScript, [], { execArgv: [], stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced' });
     this.worker = worker;
+    for (const stream of [worker.stdout, worker.stderr]) {
+      if (stream) readline.createInterface({ input: stream }).on('line', (line) => process.stderr.write(`[model worker] ${line}\n`));
+    }
     worker.on('message', (message: FromWorker) => this.receive(message));
     worker.on('error', (error) => this.lost(worker, `error: ${error.message}`));
-    worker.on('exit', (code) => this.lost(worker, `exit code ${code}`));
+    worker.on('exit', (code, signal) => this.lost(worker, signal ? `signal ${signal}` : `exit code ${code}`));
     try {
       return await this.request<ModelInfo>({ type: 'load', id: this.nextId++, options: this.options });
     } catch (error) {
       // A worker without a model is of no use; a later load() starts a fresh one.
       if (this.worker === worker) {
         this.worker = undefined;
-        void worker.terminate();
+        void stop(worker);
       }
       throw error;
     }
@@ -110,7 +118,9 @@ export class WorkerEngine implements InfillEngine {
   }
 
   private post(message: ToWorker): void {
-    this.worker?.postMessage(message);
+    const worker = this.worker;
+    // A worker that is exiting drops the message; its 'exit' event fails what it had.
+    if (worker?.connected) worker.send(message, (error) => error && this.lost(worker, `send failed: ${error.message}`));
   }
 
   private receive(message: FromWorker): void {
@@ -122,7 +132,7 @@ export class WorkerEngine implements InfillEngine {
   }
 
   /** The worker is gone: fail what it had, and let the next request start another. */
-  private lost(worker: Worker, reason: string): void {
+  private lost(worker: ChildProcess, reason: string): void {
     if (worker !== this.worker) return;
     this.worker = undefined;
     this.ready = undefined;
@@ -136,6 +146,20 @@ export class WorkerEngine implements InfillEngine {
     this.pending.clear();
     for (const p of all) p.reject(error);
   }
+}
+
+/** Ends a worker: closing the channel lets it exit by itself; a kill follows if it does not. */
+function stop(worker: ChildProcess): Promise<void> {
+  if (worker.exitCode !== null || worker.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => worker.kill('SIGKILL'), 2000);
+    worker.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    if (worker.connected) worker.disconnect();
+    else worker.kill('SIGKILL');
+  });
 }
 
 /** Rebuilds an error from the worker as the class the caller checks for. */

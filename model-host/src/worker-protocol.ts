@@ -1,4 +1,4 @@
-// Messages between WorkerEngine (the caller's thread) and worker.ts (the model's thread).
+// Messages between WorkerEngine (the caller's process) and worker.ts (the model's child process).
 import type { EngineOptions, InfillRequest, InfillResult, ModelInfo } from './types';
 
 export type ToWorker =

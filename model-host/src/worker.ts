@@ -1,24 +1,26 @@
-// The model's thread: one LocalEngine, driven by messages from WorkerEngine (worker-client.ts).
-// Requests carry ids; a cancel message aborts its request between sampler steps (the sampler
-// yields to the event loop after every step, which is when this thread reads its messages).
-import { parentPort } from 'node:worker_threads';
+// The model's process: one LocalEngine, driven by messages from WorkerEngine (worker-client.ts)
+// over the IPC channel that child_process.fork opens. Requests carry ids; a cancel message aborts
+// its request between sampler steps (the sampler yields to the event loop after every step, which
+// is when this process reads its messages). When the parent goes away, so does this process.
 import { LocalEngine } from './engine';
 import type { FromWorker, ToWorker, WireError } from './worker-protocol';
 
-const port = parentPort;
-if (!port) throw new Error('worker.ts runs inside a worker thread (WorkerEngine starts it)');
+if (!process.send) throw new Error('worker.ts runs as a child process with an IPC channel (WorkerEngine forks it)');
 
 let engine: LocalEngine | undefined;
 const running = new Map<number, AbortController>();
 
-const send = (message: FromWorker) => port.postMessage(message);
+const send = (message: FromWorker) => {
+  // The parent may be gone already; nothing is listening then.
+  if (process.connected) process.send?.(message);
+};
 
 function wire(error: unknown): WireError {
   if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack };
   return { name: 'Error', message: String(error) };
 }
 
-port.on('message', (message: ToWorker) => {
+process.on('message', (message: ToWorker) => {
   switch (message.type) {
     case 'load': {
       const local = new LocalEngine(message.options);
@@ -49,3 +51,6 @@ port.on('message', (message: ToWorker) => {
       break;
   }
 });
+
+// An orphaned model process would hold its memory for nothing.
+process.on('disconnect', () => process.exit(0));

@@ -1,4 +1,4 @@
-// WorkerEngine: the engine in a worker thread (the compiled out/model-host/src/worker.js).
+// WorkerEngine: the engine in a child process (the compiled out/model-host/src/worker.js).
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
