@@ -1,5 +1,5 @@
 // The in-process engine: model.json + tokenizer + ONNX session, and one infill request end to end
-// (token budgets, one sampler run per candidate canvas, decoding, ranking).
+// (token budgets, one batched sampler run for all candidate canvases, decoding, ranking).
 
 import * as fs from 'node:fs';
 import { loadManifest, ModelLoadError, windowTokens, type ModelFiles } from './manifest';
@@ -100,15 +100,11 @@ export class LocalEngine implements InfillEngine {
     const tokenizeMs = performance.now() - t0;
     const lineBreaks = request.sampler.singleLine ? tokenizer.lineBreakTokens(manifest.vocab_size) : undefined;
 
-    const candidates: InfillCandidate[] = [];
-    let forwards = 0;
-    for (const canvasLength of lengths) {
-      const r = await sample(session, prefix, suffix, canvasLength, request.sampler, {
-        special: manifest.special_tokens, lineBreakTokens: lineBreaks, signal,
-      });
-      forwards += r.forwards;
-      candidates.push(this.candidate(r, canvasLength));
-    }
+    // All candidates in one batched run: every pass serves each canvas still being decoded.
+    const { rows, forwards } = await sample(session, prefix, suffix, lengths, request.sampler, {
+      special: manifest.special_tokens, lineBreakTokens: lineBreaks, signal,
+    });
+    const candidates = rows.map((r, i) => this.candidate(r, lengths[i]));
     candidates.sort((a, b) => b.confidence - a.confidence);
     const totalMs = performance.now() - t0;
     return {
@@ -133,7 +129,6 @@ export class LocalEngine implements InfillEngine {
       canvasLength,
       tokens: n,
       steps: r.steps,
-      forwards: r.forwards,
     };
   }
 }

@@ -42,8 +42,8 @@ export interface InfillCandidate {
   canvasLength: number;
   /** Tokens before the first <|pad|>. */
   tokens: number;
+  /** Denoising steps this candidate took part in (each one a pass of the batch). */
   steps: number;
-  forwards: number;
 }
 
 export interface InfillTimings {
@@ -56,7 +56,7 @@ export interface InfillResult {
   /** Sorted by confidence, best first. */
   candidates: InfillCandidate[];
   timings: InfillTimings;
-  /** Model forward passes for the whole request. */
+  /** Model forward passes for the whole request (candidates share them: they run as one batch). */
   forwards: number;
   prefixTokens: number;
   suffixTokens: number;

@@ -41,9 +41,9 @@ test('one candidate per canvas length, ranked by confidence, with consistent cou
     assert.ok(Number.isFinite(c.confidence) && c.confidence <= 0);
     assert.ok(c.tokens >= 1 && c.tokens <= c.canvasLength, 'minTokens defaults to 1');
     assert.ok(!/<\|(mask|pad|bos|eos)\|>/.test(c.text));
-    assert.equal(c.steps, c.forwards);
+    assert.ok(c.steps >= 1 && c.steps <= r.forwards, 'a candidate takes part in some of the batch\'s passes');
   }
-  assert.equal(r.forwards, r.candidates.reduce((s, c) => s + c.forwards, 0));
+  assert.equal(r.forwards, Math.max(...r.candidates.map((c) => c.steps)), 'the candidates share their passes');
   assert.ok(r.timings.totalMs >= r.timings.sampleMs && r.timings.sampleMs > 0 && r.timings.tokenizeMs >= 0);
 });
 

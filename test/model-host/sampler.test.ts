@@ -29,8 +29,11 @@ before(async () => {
 });
 after(() => session.release());
 
-const run = (options: Partial<SamplerOptions>, canvas = 16, extra: Partial<SampleContext> = {}) =>
-  sample(session, prefix, suffix, canvas, { ...reference, ...options }, { ...ctx, ...extra });
+/** One canvas alone (a batch of one), with the batch's forward count. */
+async function run(options: Partial<SamplerOptions>, canvas = 16, extra: Partial<SampleContext> = {}) {
+  const { rows, forwards } = await sample(session, prefix, suffix, [canvas], { ...reference, ...options }, { ...ctx, ...extra });
+  return { ...rows[0], forwards };
+}
 
 /** Blocks the sampler decoded: up to and including the one holding the first <|pad|>. */
 function blocksDecoded(canvas: number[], blockLength: number): number {
@@ -72,10 +75,11 @@ test('a block pass against a cache of the same sequence reproduces the full pass
   // layout (past entries first, block entries last) and the positions.
   const { mask } = files.manifest.special_tokens;
   const x = [files.manifest.special_tokens.bos, ...prefix, ...tok.encode('total / len('), mask, mask, mask, mask, ...suffix, files.manifest.special_tokens.eos];
-  const full = await fullPass(session, x);
+  const pad = files.manifest.special_tokens.pad;
+  const full = await fullPass(session, [x], pad);
   const lo = 1 + prefix.length + 2;
   const hi = lo + 8;
-  const block = await blockPass(session, x, lo, hi, full.present);
+  const block = await blockPass(session, [x], lo, 8, full.present, pad);
   const V = full.vocab;
   let maxDiff = 0;
   for (let j = 0; j < hi - lo; j++) {
@@ -147,6 +151,54 @@ test('an aborted signal rejects with CancelledError, before or between steps', a
     if (++forwards === 2) late.abort();
     return session.forward(input);
   } };
-  await assert.rejects(sample(counting, prefix, suffix, 64, { ...reference, steps: 64 }, { ...ctx, signal: late.signal }), CancelledError);
+  await assert.rejects(sample(counting, prefix, suffix, [64], { ...reference, steps: 64 }, { ...ctx, signal: late.signal }), CancelledError);
   assert.equal(forwards, 2, 'stopped at the next step');
+});
+
+test('a batch of canvases gives each row what it gives alone (no cache), and shares the passes', async () => {
+  // Rows of different lengths are right-padded and the padding is masked, so each row's logits
+  // are its own (up to float noise); greedy decoding then commits the same tokens.
+  for (const options of [{ steps: 16 }, { steps: 24, threshold: 0.5 }]) {
+    const lengths = [8, 16, 24];
+    const batch = await sample(session, prefix, suffix, lengths, { ...reference, ...options }, ctx);
+    const alone = await Promise.all(lengths.map((c) => run(options, c)));
+    assert.equal(batch.rows.length, 3);
+    batch.rows.forEach((row, i) => {
+      assert.deepEqual(row.canvas, alone[i].canvas, `canvas ${lengths[i]}`);
+      assert.equal(row.steps, alone[i].forwards, `canvas ${lengths[i]}: steps`);
+      row.logProbs.forEach((lp, j) => assert.ok(Math.abs(lp - alone[i].logProbs[j]) < 1e-3));
+    });
+    assert.ok(batch.forwards < alone.reduce((s, a) => s + a.forwards, 0), 'fewer passes than one run per canvas');
+    assert.equal(batch.forwards, Math.max(...alone.map((a) => a.forwards)));
+  }
+});
+
+test('a batched block pass against a batched cache reproduces the batched full pass, row by row', async () => {
+  const { mask, bos, eos, pad } = files.manifest.special_tokens;
+  const short = [bos, ...prefix, mask, mask, mask, ...suffix, eos];
+  const long = [bos, ...prefix, ...new Array<number>(12).fill(mask), ...suffix, eos];
+  const n = long.length;
+  const full = await fullPass(session, [short, long], pad);
+  const lo = 1 + prefix.length;
+  const block = await blockPass(session, [short, long], lo, 8, full.present, pad);
+  const V = full.vocab;
+  let maxDiff = 0;
+  [short, long].forEach((x, b) => {
+    for (let j = 0; j < 8 && lo + j < x.length; j++) {
+      for (let t = 0; t < V; t++) maxDiff = Math.max(maxDiff, Math.abs(block.logits[(b * 8 + j) * V + t] - full.logits[(b * n + lo + j) * V + t]));
+    }
+  });
+  assert.ok(maxDiff < 1e-3, `block pass differs from the full pass by ${maxDiff}`);
+});
+
+test('with the cache, a batch still fills every row and stops rows at their padding', async () => {
+  const lengths = [8, 24, 40];
+  const batch = await sample(session, prefix, suffix, lengths, { ...reference, steps: 24, dualCache: true, threshold: 0.9 }, ctx);
+  const pad = files.manifest.special_tokens.pad;
+  batch.rows.forEach((row, i) => {
+    assert.equal(row.canvas.length, lengths[i]);
+    assert.ok(!row.canvas.includes(files.manifest.special_tokens.mask));
+    const first = row.canvas.indexOf(pad);
+    if (first >= 0) assert.ok(row.canvas.slice(first).every((t) => t === pad));
+  });
 });
