@@ -2,7 +2,7 @@
 // without network, with a memory cap and a timeout), and exact match / edit similarity on any JSONL of holes.
 //   node out/bench/eval.js --humaneval single,multi,random [--limit 50] [--model DIR]
 //   node out/bench/eval.js --jsonl bench/holes-heldout.jsonl
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -33,12 +33,28 @@ function subsample<T>(items: T[], limit: number): T[] {
   return Array.from({ length: limit }, (_, i) => items[Math.floor(i * step)]);
 }
 
-/** Runs a Python program; resolves true when it exits 0 within the timeout. */
+/** Whether this machine lets us make an empty network namespace (root, or unprivileged user namespaces). */
+let isolation: 'unshare -n' | 'unshare -rn' | '' | undefined;
+function networkIsolation(): string {
+  if (isolation === undefined) {
+    isolation = '';
+    for (const candidate of ['unshare -n', 'unshare -rn'] as const) {
+      if (spawnSync('bash', ['-c', `${candidate} true`], { stdio: 'ignore' }).status === 0) {
+        isolation = candidate;
+        break;
+      }
+    }
+    if (!isolation) process.stderr.write('warning: no network namespace available; generated programs run without network isolation\n');
+  }
+  return isolation;
+}
+
+/** Runs a Python program once; resolves true when it exits 0 within the timeout. */
 export function runPython(source: string, timeoutS = 10): Promise<boolean> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'di-eval-'));
   fs.writeFileSync(path.join(dir, 'prog.py'), source);
   // No network (a new, empty network namespace), 1 GiB of address space, a wall-clock limit.
-  const cmd = `ulimit -v 1048576; exec timeout -s KILL ${timeoutS} unshare -n python3 prog.py || exec timeout -s KILL ${timeoutS} python3 prog.py`;
+  const cmd = `ulimit -v 1048576; exec timeout -s KILL ${timeoutS} ${networkIsolation()} python3 prog.py`;
   return new Promise((resolve) => {
     const p = spawn('bash', ['-c', cmd], { cwd: dir, stdio: 'ignore', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir } });
     p.on('exit', (code) => {
