@@ -1,6 +1,6 @@
 // The one place the language server constructs an inference engine. The engine runs in a
-// worker thread so that model passes (tens to hundreds of milliseconds of CPU) never block
-// the JSON-RPC loop: cancellations, document changes and new requests keep flowing while
+// child process so that model passes (tens to hundreds of milliseconds of CPU) never block
+// the JSON-RPC loop (and a native crash never takes the server down): cancellations, document changes and new requests keep flowing while
 // the model works. WorkerEngine finds its script (worker.js) next to its own file, which is
 // out/model-host/src/ for the tsc build and dist/ for the bundle (esbuild.mjs builds both).
 
