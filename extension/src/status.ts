@@ -13,6 +13,9 @@ export interface StatusView extends ServerStatusParams {
 export class StatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('diffusionInfill.status', vscode.StatusBarAlignment.Right, 100);
   private view: StatusView = { state: 'loading' };
+  private readonly changed = new vscode.EventEmitter<Readonly<StatusView>>();
+  /** Fires whenever what the item shows changes; tests in the extension host wait on it. */
+  readonly onDidChange: vscode.Event<Readonly<StatusView>> = this.changed.event;
 
   constructor() {
     this.item.name = 'Diffusion Infill';
@@ -81,10 +84,12 @@ export class StatusBar implements vscode.Disposable {
       item.tooltip = lines.join('\n');
     }
     item.accessibilityInformation = { label: typeof item.tooltip === 'string' ? item.tooltip : item.text };
+    this.changed.fire(v);
   }
 
   dispose(): void {
     this.item.dispose();
+    this.changed.dispose();
   }
 }
 
