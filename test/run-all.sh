@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash test/setup.sh
+# The real-editor tests (test/e2e/) need Chromium, Node 24 and code-server; quick when installed.
+bash scripts/install-tools.sh
 npm run build
 npm run compile-tests
 files=$(find out/test -name '*.test.js' | sort)

@@ -3,9 +3,7 @@
 # for the training pipeline's tests, PyTorch and ONNX from Debian.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -d node_modules/onnxruntime-node ] || [ package.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund 2>/dev/null || npm install --no-audit --no-fund
-fi
+bash scripts/npm-deps.sh
 if ! /usr/bin/python3 -c 'import torch, onnx, numpy, regex' 2>/dev/null; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
   $SUDO apt-get update -q
