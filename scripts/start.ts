@@ -30,7 +30,9 @@ async function main(): Promise<void> {
   // A state folder that survives restarts (settings, opened editors), inside the gitignored .tools/.
   const dir = path.join(repoRoot, '.tools', 'start');
   fs.mkdirSync(dir, { recursive: true });
-  const server = await startCodeServer({ workspace, dir });
+  // A released VS Code web build honours the URL's launch options (the extension development path)
+  // only with the smoke-test driver on; it adds an automation hook to the page, nothing more.
+  const server = await startCodeServer({ workspace, dir, args: ['--vscode-option', 'enable-smoke-test-driver'] });
   const url = server.url([['extensionDevelopmentPath', server.remoteUri(repoRoot)]]);
   console.log([
     '',
