@@ -19,5 +19,5 @@ $py training/train.py --config "training/configs/$name.json" ${RESUME:+--resume}
 out=$($py -c "import json,sys;print(json.load(open(sys.argv[1]))['out_dir'])" "training/configs/$name.json")
 (cd training && $py export.py --ckpt "../$out/ckpt.pt" --tokenizer data/prepared/tokenizer.json --out "../models/$name" --name "$name")
 (cd training && $py make_tokenizer_fixture.py "../models/$name/tokenizer.json")
-(cd training && $py evaluate.py --ckpt "../$out/ckpt.pt" --model-dir "../models/$name")
+$py training/evaluate.py --ckpt "$out/ckpt.pt" --model-dir "models/$name"   # paths from the repo root, like its defaults
 cp "$out/val_loss.png" "models/$name/val_loss.png"
