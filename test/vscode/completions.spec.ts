@@ -2,22 +2,16 @@
 // provider the language client registered with VS Code, and shown and accepted by VS Code itself.
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import { api, closeAll, insertText, isReady, openAtEmptyLine, provideInline, sleep, waitForStatus } from './helpers';
-
-/** An empty, indented line inside a function body of each sample (0-based line numbers). */
-const samples = [
-  { file: 'sample.py', languageId: 'python', line: 13 },
-  { file: 'sample.ts', languageId: 'typescript', line: 10 },
-];
+import { api, closeAll, insertText, isReady, openAtTypedStatement, provideInline, samples, sleep, waitForStatus } from './helpers';
 
 describe('inline completions', () => {
   afterEach(closeAll);
 
-  for (const sample of samples) {
+  for (const sample of [samples.python, samples.typescript]) {
     it(`the provider returns completions for ${sample.file} (${sample.languageId})`, async () => {
       const a = await api();
       await waitForStatus(a, 'ready', isReady);
-      const { editor, position } = await openAtEmptyLine(sample.file, sample.line);
+      const { editor, position } = await openAtTypedStatement(sample);
       assert.equal(editor.document.languageId, sample.languageId);
 
       const items = await provideInline(a, editor.document, position);
@@ -40,7 +34,7 @@ describe('inline completions', () => {
   it('VS Code shows the suggestion and accepting it inserts the text', async () => {
     const a = await api();
     await waitForStatus(a, 'ready', isReady);
-    const { editor, position } = await openAtEmptyLine('sample.py', samples[0]!.line);
+    const { editor, position } = await openAtTypedStatement(samples.python);
     const before = editor.document.getText();
     const cursor = editor.document.offsetAt(position);
     const lineStart = editor.document.offsetAt(position.with({ character: 0 }));

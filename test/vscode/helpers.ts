@@ -73,13 +73,29 @@ export function workspaceFile(name: string): vscode.Uri {
   return vscode.Uri.joinPath(folder.uri, name);
 }
 
-/** Opens a sample file in an editor, the cursor where `line` (0-based) has only indentation. */
-export async function openAtEmptyLine(name: string, line: number): Promise<{ editor: vscode.TextEditor; position: vscode.Position }> {
-  const doc = await vscode.workspace.openTextDocument(workspaceFile(name));
+/**
+ * Where the suites ask for completions: in each sample, on the empty, indented line of a function
+ * body (0-based), a statement the user has started to type. The model completes the rest of it
+ * (single-line mode), which even a small model does with code, not just a line break.
+ */
+export const samples = {
+  python: { file: 'sample.py', languageId: 'python', line: 13, typed: 'total = ' },
+  typescript: { file: 'sample.ts', languageId: 'typescript', line: 10, typed: 'counts.set(word, ' },
+} as const;
+
+export type Sample = (typeof samples)[keyof typeof samples];
+
+/** Opens a sample in an editor, types the start of the statement, and puts the cursor after it. */
+export async function openAtTypedStatement(sample: Sample): Promise<{ editor: vscode.TextEditor; position: vscode.Position }> {
+  const doc = await vscode.workspace.openTextDocument(workspaceFile(sample.file));
   const editor = await vscode.window.showTextDocument(doc);
-  const text = doc.lineAt(line).text;
-  assert.match(text, /^\s+$/, `${name}:${line + 1} should hold only indentation (the fixture changed?)`);
-  const position = new vscode.Position(line, text.length);
+  // Opened before in this test: start again from the file as it is on disk.
+  if (doc.isDirty) await vscode.commands.executeCommand('workbench.action.files.revert');
+  const indentation = doc.lineAt(sample.line).text;
+  assert.match(indentation, /^\s+$/, `${sample.file}:${sample.line + 1} should hold only indentation (the fixture changed?)`);
+  const start = new vscode.Position(sample.line, indentation.length);
+  assert.ok(await editor.edit((b) => b.insert(start, sample.typed)), 'typing into the sample');
+  const position = start.translate(0, sample.typed.length);
   editor.selection = new vscode.Selection(position, position);
   return { editor, position };
 }

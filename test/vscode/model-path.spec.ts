@@ -3,7 +3,7 @@
 import * as assert from 'node:assert/strict';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { api, closeAll, isReady, modelName, openAtEmptyLine, provideInline, setUserSettings, waitForStatus } from './helpers';
+import { api, closeAll, isReady, modelName, openAtTypedStatement, provideInline, samples, setUserSettings, waitForStatus } from './helpers';
 
 describe('a broken model path', () => {
   afterEach(closeAll);
@@ -19,14 +19,14 @@ describe('a broken model path', () => {
       const failed = await waitForStatus(a, 'error', (s) => s.state === 'error');
       assert.ok(failed.message?.includes(broken), `the error names the folder: ${failed.message}`);
       // The editor keeps working: a completion request just gets nothing.
-      const { editor, position } = await openAtEmptyLine('sample.py', 13);
+      const { editor, position } = await openAtTypedStatement(samples.python);
       assert.deepEqual(await provideInline(a, editor.document, position), []);
     } finally {
       await restore();
     }
     const recovered = await waitForStatus(a, 'ready again', isReady);
     assert.equal(recovered.model, expected);
-    const { editor, position } = await openAtEmptyLine('sample.py', 13);
+    const { editor, position } = await openAtTypedStatement(samples.python);
     assert.ok((await provideInline(a, editor.document, position)).length >= 1, 'completions are back');
   });
 });
