@@ -58,3 +58,27 @@ export async function openBrowser(consoleLog?: string): Promise<Browser> {
     },
   };
 }
+
+/**
+ * Copies what a failed run leaves behind into test-results/e2e/<prefix>-*: code-server's log, the
+ * browser console, and the extension's own log (its "Diffusion Infill" output channel, which VS Code
+ * writes under the user data folder).
+ */
+export function keepLogs(prefix: string, dir: string): string[] {
+  fs.mkdirSync(resultsDir, { recursive: true });
+  const kept: string[] = [];
+  const visit = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) visit(p);
+      else if (e.name === 'code-server.log' || e.name === 'console.log' || e.name.endsWith('Diffusion Infill.log')) {
+        const to = path.join(resultsDir, `${prefix}-${e.name.replace(/\s+/g, '-')}`);
+        fs.copyFileSync(p, to);
+        kept.push(to);
+      }
+    }
+  };
+  if (fs.existsSync(dir)) visit(dir);
+  return kept;
+}
+

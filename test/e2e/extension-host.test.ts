@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { startCodeServer, type CodeServer } from '../../scripts/code-server';
 import { repoRoot, requireTools } from '../../scripts/tools';
 import type { HostTestReport } from '../vscode/report';
-import { openBrowser, resultsDir, type Browser } from './browser';
+import { keepLogs, openBrowser, type Browser } from './browser';
 import { modelSettings, requireModel, scratchDir, scratchWorkspace } from './fixture';
 
 /** All suites together on a busy two-core machine take a few minutes; a hang must still end. */
@@ -60,7 +60,7 @@ test('extension-host suites pass in a real VS Code (code-server)', { timeout: SU
     }
     assert.equal(report.failed + report.pending, 0, `${report.failed} failed, ${report.pending} pending`);
   } catch (e) {
-    await keepEvidence(browser, server, consoleLog);
+    await keepEvidence(browser, dir);
     throw e;
   } finally {
     await browser?.close();
@@ -99,10 +99,8 @@ function logTail(server: CodeServer, lines = 60): string {
   }
 }
 
-/** A screenshot, code-server's log and the browser console in test-results/e2e/, for a failed run. */
-async function keepEvidence(browser: Browser | undefined, server: CodeServer | undefined, consoleLog: string): Promise<void> {
+/** A screenshot and the logs (see keepLogs) in test-results/e2e/, for a failed run. */
+async function keepEvidence(browser: Browser | undefined, dir: string): Promise<void> {
   await browser?.screenshot('extension-host-failure').catch(() => undefined);
-  fs.mkdirSync(resultsDir, { recursive: true });
-  if (server && fs.existsSync(server.logFile)) fs.copyFileSync(server.logFile, path.join(resultsDir, 'extension-host-code-server.log'));
-  if (fs.existsSync(consoleLog)) fs.copyFileSync(consoleLog, path.join(resultsDir, 'extension-host-console.log'));
+  keepLogs('extension-host', dir);
 }
