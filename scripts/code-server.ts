@@ -49,9 +49,14 @@ export interface CodeServer {
   stop(): Promise<void>;
 }
 
-/** Settings for a quiet, reproducible window: no restored edits, no welcome page, no AI side bar. */
+/**
+ * Settings for a quiet, reproducible window: no restored edits, no welcome page, no AI side bar,
+ * and no auto-save (code-server saves after a delay by default), so edits reach the disk only
+ * when saved: tests edit the sample files and must find them unchanged on disk.
+ */
 const baseSettings: Record<string, unknown> = {
   'files.hotExit': 'off',
+  'files.autoSave': 'off',
   'workbench.startupEditor': 'none',
   'workbench.tips.enabled': false,
   'workbench.secondarySideBar.defaultVisibility': 'hidden',

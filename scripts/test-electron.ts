@@ -14,7 +14,9 @@ async function main(): Promise<void> {
   fs.cpSync(path.join(repoRoot, 'examples'), workspace, { recursive: true });
   const userData = path.join(scratch, 'user-data');
   fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
-  const settings: Record<string, unknown> = { 'files.hotExit': 'off', 'workbench.startupEditor': 'none', 'security.workspace.trust.enabled': false };
+  const settings: Record<string, unknown> = {
+    'files.hotExit': 'off', 'files.autoSave': 'off', 'workbench.startupEditor': 'none', 'security.workspace.trust.enabled': false,
+  };
   if (process.env.DI_E2E_MODEL) settings['diffusionInfill.modelPath'] = path.resolve(repoRoot, process.env.DI_E2E_MODEL);
   fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify(settings, null, 2));
   try {

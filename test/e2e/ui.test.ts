@@ -56,8 +56,6 @@ before(async () => {
       'editor.suggestOnTriggerCharacters': false,
       'editor.wordBasedSuggestions': 'off',
       'editor.inlineSuggest.enabled': true,
-      // The steps save explicitly and then read the file; an auto-save in between would be read instead.
-      'files.autoSave': 'off',
     },
   });
   serverReadyAt = Date.now();
