@@ -89,6 +89,9 @@ if [ ! -f "$CS_DIR/.installed-$CODE_SERVER_VERSION" ]; then
     cd "$CS_DIR"
     export PATH="$NODE_DIR/bin:$PATH"
     export npm_config_nodedir="$NODE_DIR/dist"
+    # Under `npm run`/`npm test` the outer npm (system Node) exports its user agent as config; the
+    # inner npm would pass it on, and code-server's install script reads the Node version from it.
+    unset npm_config_user_agent
     npm install --no-audit --no-fund --no-save --loglevel=error "code-server@$CODE_SERVER_VERSION"
   )
   # A wrapper that always runs code-server on Node 24, whatever `node` is first on the caller's PATH.
