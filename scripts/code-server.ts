@@ -41,7 +41,11 @@ export interface CodeServer {
   dir: string;
   /** code-server's own output (the extension host's output lands here too). */
   logFile: string;
-  /** The folder opened in the workbench; with `payload`, VS Code's launch options (see payloadUrl). */
+  /**
+   * The workbench's URL with the workspace open. `payload` carries VS Code's launch options, e.g.
+   * [['extensionDevelopmentPath', remoteUri(dir)]]; a released build honours them only with
+   * `--vscode-option enable-smoke-test-driver`.
+   */
   url(payload?: [string, string][]): string;
   /** A `vscode-remote://` URI for a path on this machine, as payload entries need. */
   remoteUri(fsPath: string): string;
