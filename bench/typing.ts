@@ -13,9 +13,18 @@ import { machine, percentile, progress, table, writeResults } from './report';
 
 const repoRoot = path.resolve(__dirname, '../..');
 
+/** RSS of a process and its descendants: the server and the model worker it forks. */
 function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
+  let kib = 0;
+  try {
+    const m = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    kib = m ? Number(m[1]) : 0;
+    const children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    for (const child of children ? children.split(/\s+/) : []) kib += rssMiB(Number(child)) * 1024;
+  } catch {
+    // A process that exited between the listing and the read adds nothing.
+  }
+  return kib / 1024;
 }
 
 async function main(): Promise<void> {
@@ -81,7 +90,7 @@ async function main(): Promise<void> {
     const rssEnd = rssMiB(pid);
     const md = `## Sustained typing through the language server\n\n${chars} keystrokes about ${interval} ms apart (jittered, with pauses at some word and line ends), each edit followed by an automatic `
       + `inline completion request that cancels the one before; model ${path.basename(modelPath)}; ${machine()}\n\n`
-      + table(['requests', 'answered', 'with items', 'cancelled', 'failed', 'p50 ms', 'p95 ms', 'p99 ms', 'server RSS start / max / end MiB'],
+      + table(['requests', 'answered', 'with items', 'cancelled', 'failed', 'p50 ms', 'p95 ms', 'p99 ms', 'server + worker RSS start / max / end MiB'],
         [[chars, answered, withItems, cancelled, failed, percentile(latencies, 50).toFixed(0), percentile(latencies, 95).toFixed(0),
           percentile(latencies, 99).toFixed(0), `${rssStart.toFixed(0)} / ${Math.max(rssMax, rssEnd).toFixed(0)} / ${rssEnd.toFixed(0)}`]]);
     writeResults(a.out ?? path.join(repoRoot, 'bench/results'), 'bench-typing',
