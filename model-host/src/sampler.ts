@@ -87,6 +87,7 @@ export async function sample(
       random: seededRandom((options.seed ?? 0) + i),
     };
   });
+  const banned = bannedTokens(options, ctx);
   let forwards = 0;
 
   for (let lo = start; ; lo += blockLength) {
@@ -112,7 +113,7 @@ export async function sample(
       active.forEach((r, b) => {
         if (!r.x.slice(lo, his[b]).includes(mask)) return; // this row's block is done; it waits for the others
         r.steps++;
-        commitStep(r, out, rowOffset(b), lo, his[b], step, start, options, ctx);
+        commitStep(r, out, rowOffset(b), lo, his[b], step, start, options, ctx.special.mask, banned);
       });
     }
     // The model pads the canvas to its end once the middle is complete: stop at the first <|pad|>.
@@ -134,12 +135,12 @@ export async function sample(
  */
 function commitStep(
   r: Row, out: ForwardOutput, offset: number, lo: number, hi: number, step: number, start: number,
-  options: SamplerOptions, ctx: SampleContext,
+  options: SamplerOptions, mask: number, banned: (i: number) => ReadonlySet<number>,
 ): void {
   const threshold = options.threshold ?? 0;
   const masked: number[] = [];
-  for (let p = lo; p < hi; p++) if (r.x[p] === ctx.special.mask) masked.push(p);
-  const picks = masked.map((p) => pickToken(out.logits, (offset + p) * out.vocab, out.vocab, options.temperature, r.random, banned(p - start, options, ctx)));
+  for (let p = lo; p < hi; p++) if (r.x[p] === mask) masked.push(p);
+  const picks = masked.map((p) => pickToken(out.logits, (offset + p) * out.vocab, out.vocab, options.temperature, r.random, banned(p - start)));
   const scores = picks.map((pk) => (options.remasking === 'random' ? r.random() : pk.prob));
   // Even schedule: spread what is still masked over the steps this block has left.
   const stepsLeft = Math.max(1, r.stepsPerBlock - step);
@@ -198,13 +199,18 @@ export function blockPass(
   return model.forward({ batch: xs.length, seq: blockLength, inputIds, positionIds, attentionMask, past: cache });
 }
 
-/** Tokens canvas position `i` may not take: the other specials always, <|pad|> before minTokens, line breaks first in single-line mode. */
-function banned(i: number, options: SamplerOptions, ctx: SampleContext): ReadonlySet<number> {
+/**
+ * Tokens canvas position `i` may not take: the other specials always, <|pad|> before minTokens,
+ * line breaks first in single-line mode. Built once per run: the sampler asks for every masked
+ * position at every step, and the line-break set can hold hundreds of ids.
+ */
+function bannedTokens(options: SamplerOptions, ctx: SampleContext): (i: number) => ReadonlySet<number> {
   const { mask, pad, bos, eos } = ctx.special;
-  const set = new Set([mask, bos, eos]);
-  if (i < (options.minTokens ?? 1)) set.add(pad);
-  if (i === 0 && options.singleLine && ctx.lineBreakTokens) for (const t of ctx.lineBreakTokens) set.add(t);
-  return set;
+  const minTokens = options.minTokens ?? 1;
+  const always = new Set([mask, bos, eos]);
+  const early = new Set([...always, pad]);
+  const atStart = new Set([...(minTokens > 0 ? early : always), ...(options.singleLine ? ctx.lineBreakTokens ?? [] : [])]);
+  return (i) => (i === 0 ? atStart : i < minTokens ? early : always);
 }
 
 /** Lets the event loop run (a worker then sees a cancel message) and stops if the request was cancelled. */
