@@ -3,6 +3,8 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+// Before onnxruntime-node loads: its telemetry stays off in every process that opens a session.
+import './telemetry-off';
 import * as ort from 'onnxruntime-node';
 import type { ExecutionProviderSetting } from './types';
 import { checkGraph, ModelLoadError, type ModelFiles } from './manifest';

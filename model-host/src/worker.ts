@@ -2,6 +2,8 @@
 // over the IPC channel that child_process.fork opens. Requests carry ids; a cancel message aborts
 // its request between sampler steps (the sampler yields to the event loop after every step, which
 // is when this process reads its messages). When the parent goes away, so does this process.
+// First: onnxruntime's telemetry is forced off before the engine loads the runtime.
+import './telemetry-off';
 import { LocalEngine } from './engine';
 import type { FromWorker, ToWorker, WireError } from './worker-protocol';
 

@@ -2,6 +2,7 @@
 // stored in parity.json: one full pass (P = 0) and one cached block pass.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import '../../model-host/src/telemetry-off';
 import * as ort from 'onnxruntime-node';
 
 interface ParityFixture {
