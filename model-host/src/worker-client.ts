@@ -1,24 +1,54 @@
 // WorkerEngine: the LocalEngine in a child process, so that model passes never block the caller's
 // event loop, and a crash in the native runtime (or a kill) takes down only that process, never
 // the language server. (A worker thread shares the process: terminating one during an
-// onnxruntime run aborts everything.) Each request has an id; aborting its signal sends a cancel
-// message, which takes effect at the sampler's next step. If the worker dies, every request in
-// flight is rejected with an error saying so, and the next request starts a new worker (and
-// reloads the model), with a growing delay and a limit on crashes in a row.
+// onnxruntime run aborts everything.)
+//
+// Nothing waits on the worker without a bound. Each request has an id and a deadline from
+// WatchdogClock (scaled from the model's measured pass time); a worker that misses one is killed
+// with SIGKILL (a stopped process ignores everything else) and the next request starts a fresh
+// one. A cancelled request is answered at once, whatever state the worker is in; its deadline
+// still runs, so a worker that never acknowledges the cancel is found out too.
+//
+// When the worker dies, requests that did not cause it (or may not have: a kill from outside, a
+// request sent before its death was noticed) are retried once on a fresh worker, so the first
+// request after a death is served, not failed. A request that hit the deadline is not retried: it
+// would hang again. A load that the worker's death interrupts is started again. Crashes in a row
+// (with growing delays) are limited, so a model that kills the runtime every time gives up.
 
 import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { ModelLoadError } from './manifest';
 import { CancelledError } from './sampler';
+import { withTelemetryOff } from './telemetry-off';
 import type { EngineOptions, InfillEngine, InfillRequest, InfillResult, ModelInfo } from './types';
+import { LOAD_BOUND_MS, WatchdogClock } from './watchdog';
 import type { FromWorker, ToWorker, WireError } from './worker-protocol';
 
 /** Crashes in a row (without a successful request between them) after which the engine gives up. */
 const MAX_CRASHES_IN_A_ROW = 5;
 const RESTART_DELAY_MS = [0, 100, 500, 1000, 2000];
+/** Workers started for one load() when each dies before the model is loaded. */
+const LOAD_ATTEMPTS = 3;
+
+/** The worker died while this request was with it; it may be retried on a new worker. */
+export class WorkerLostError extends Error {
+  override readonly name = 'WorkerLostError';
+}
+
+/** The worker did not answer within its bound and was killed. */
+export class WorkerTimeoutError extends Error {
+  override readonly name = 'WorkerTimeoutError';
+}
 
 interface Pending {
+  kind: ToWorker['type'];
+  worker: ChildProcess;
+  deadline: number;
+  boundMs: number;
+  timer: NodeJS.Timeout;
+  /** False once the caller has its answer (a cancel); the entry stays until the worker replies. */
+  open: boolean;
   resolve: (value: never) => void;
   reject: (error: Error) => void;
 }
@@ -30,18 +60,22 @@ export class WorkerEngine implements InfillEngine {
   private readonly pending = new Map<number, Pending>();
   private crashes = 0;
   private disposed = false;
+  private readonly clock: WatchdogClock;
 
   /** `workerScript` defaults to worker.js next to this file (out/model-host/src/ or dist/). */
   constructor(
     private readonly options: EngineOptions,
     private readonly workerScript = path.join(__dirname, 'worker.js'),
-  ) {}
+    clock?: WatchdogClock,
+  ) {
+    this.clock = clock ?? new WatchdogClock();
+  }
 
   /** Starts the worker and loads the model in it; a model error rejects with ModelLoadError. */
   load(): Promise<ModelInfo> {
     if (this.disposed) return Promise.reject(new Error('The engine was disposed'));
     if (!this.ready) {
-      const ready = this.start();
+      const ready = this.startUntilLoaded();
       this.ready = ready;
       // A failed load is not kept: the next call tries again.
       ready.catch(() => {
@@ -52,18 +86,11 @@ export class WorkerEngine implements InfillEngine {
   }
 
   async infill(request: InfillRequest, signal?: AbortSignal): Promise<InfillResult> {
-    if (signal?.aborted) throw new CancelledError();
-    await this.load();
-    if (signal?.aborted) throw new CancelledError();
-    const id = this.nextId++;
-    const onAbort = () => this.post({ type: 'cancel', id });
-    signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const result = await this.request<InfillResult>({ type: 'infill', id, request });
-      this.crashes = 0;
-      return result;
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
+      return await this.attempt(request, signal);
+    } catch (error) {
+      if (!(error instanceof WorkerLostError) || this.disposed) throw error;
+      return this.attempt(request, signal);
     }
   }
 
@@ -72,13 +99,54 @@ export class WorkerEngine implements InfillEngine {
     const worker = this.worker;
     this.worker = undefined;
     this.ready = undefined;
-    this.failAll(new Error('The engine was disposed'));
+    this.failAll(() => new Error('The engine was disposed'));
     if (worker) await stop(worker);
   }
 
   /** Kills the worker as a crash would (tests only). */
   crashForTest(): void {
     this.worker?.kill('SIGKILL');
+  }
+
+  /** The worker's process id, while one runs (tests send it signals). */
+  get workerPid(): number | undefined {
+    return this.worker?.pid;
+  }
+
+  private async attempt(request: InfillRequest, signal?: AbortSignal): Promise<InfillResult> {
+    if (signal?.aborted) throw new CancelledError();
+    await untilAborted(this.load(), signal);
+    const worker = this.worker;
+    if (!worker) throw new WorkerLostError('The model worker stopped before the request reached it');
+    const id = this.nextId++;
+    const reply = this.request<InfillResult>(worker, { type: 'infill', id, request }, this.clock.forRequest(request));
+    const onAbort = () => {
+      this.post(worker, { type: 'cancel', id });
+      this.answer(id, new CancelledError());
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const result = await reply;
+      this.clock.observe(result);
+      this.crashes = 0;
+      return result;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private async startUntilLoaded(): Promise<ModelInfo> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.start();
+      } catch (error) {
+        // A worker killed while loading says nothing about the model: load again in a new one.
+        // One that dies every time (a missing script, a model that crashes the runtime) is
+        // reported after a few tries; the next load() tries again.
+        if (!(error instanceof WorkerLostError) || this.disposed) throw error;
+        if (attempt >= LOAD_ATTEMPTS) throw new Error(`${error.message} while loading the model, ${attempt} times in a row`);
+      }
+    }
   }
 
   private async start(): Promise<ModelInfo> {
@@ -88,10 +156,14 @@ export class WorkerEngine implements InfillEngine {
     const delay = RESTART_DELAY_MS[Math.min(this.crashes, RESTART_DELAY_MS.length - 1)];
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     if (this.disposed) throw new Error('The engine was disposed');
-    // No inherited execArgv (an --inspect port, test runner flags), and the worker's output goes to
-    // our stderr: under `--stdio` our stdout is the protocol channel.
-    const worker = fork(this.workerScript, [], { execArgv: [], stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced' });
+    // No inherited execArgv (an --inspect port, test runner flags); onnxruntime's telemetry off
+    // whatever our environment says; the worker's output goes to our stderr: under `--stdio` our
+    // stdout is the protocol channel.
+    const worker = fork(this.workerScript, [], {
+      execArgv: [], env: withTelemetryOff(process.env), stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced',
+    });
     this.worker = worker;
+    process.stderr.write(`[model worker] started, pid ${worker.pid}\n`);
     for (const stream of [worker.stdout, worker.stderr]) {
       if (stream) readline.createInterface({ input: stream }).on('line', (line) => process.stderr.write(`[model worker] ${line}\n`));
     }
@@ -99,7 +171,9 @@ export class WorkerEngine implements InfillEngine {
     worker.on('error', (error) => this.lost(worker, `error: ${error.message}`));
     worker.on('exit', (code, signal) => this.lost(worker, signal ? `signal ${signal}` : `exit code ${code}`));
     try {
-      return await this.request<ModelInfo>({ type: 'load', id: this.nextId++, options: this.options });
+      const loaded = await this.request<{ info: ModelInfo; passMs?: number }>(worker, { type: 'load', id: this.nextId++, options: this.options }, LOAD_BOUND_MS);
+      this.clock.measured(loaded.passMs);
+      return loaded.info;
     } catch (error) {
       // A worker without a model is of no use; a later load() starts a fresh one.
       if (this.worker === worker) {
@@ -110,42 +184,85 @@ export class WorkerEngine implements InfillEngine {
     }
   }
 
-  private request<T>(message: ToWorker): Promise<T> {
+  private request<T>(worker: ChildProcess, message: ToWorker, boundMs: number): Promise<T> {
+    // The worker runs requests one at a time: this one's clock starts when those before it end.
+    const ahead = [...this.pending.values()].filter((p) => p.worker === worker).map((p) => p.deadline);
+    const deadline = Math.max(Date.now(), ...ahead) + boundMs;
     return new Promise<T>((resolve, reject) => {
-      this.pending.set(message.id, { resolve: resolve as (value: never) => void, reject });
-      this.post(message);
+      const timer = setTimeout(() => this.timedOut(message.id, worker), deadline - Date.now());
+      this.pending.set(message.id, { kind: message.type, worker, deadline, boundMs, timer, open: true, resolve: resolve as (value: never) => void, reject });
+      this.post(worker, message);
     });
   }
 
-  private post(message: ToWorker): void {
-    const worker = this.worker;
-    // A worker that is exiting drops the message; its 'exit' event fails what it had.
-    if (worker?.connected) worker.send(message, (error) => error && this.lost(worker, `send failed: ${error.message}`));
+  private post(worker: ChildProcess, message: ToWorker): void {
+    // A worker that is exiting drops the message; its 'exit' event (or the deadline) fails what it had.
+    if (worker.connected) worker.send(message, (error) => error && this.lost(worker, `send failed: ${error.message}`));
+  }
+
+  /** Answers the caller now; the entry (and its deadline) stays until the worker replies. */
+  private answer(id: number, error: Error): void {
+    const p = this.pending.get(id);
+    if (!p?.open) return;
+    p.open = false;
+    p.reject(error);
   }
 
   private receive(message: FromWorker): void {
     const p = this.pending.get(message.id);
     if (!p) return;
     this.pending.delete(message.id);
+    clearTimeout(p.timer);
+    if (!p.open) return;
     if (message.type === 'error') p.reject(revive(message.error));
-    else p.resolve((message.type === 'loaded' ? message.info : message.result) as never);
+    else if (message.type === 'loaded') p.resolve({ info: message.info, passMs: message.passMs } as never);
+    else p.resolve(message.result as never);
   }
 
-  /** The worker is gone: fail what it had, and let the next request start another. */
+  /** A deadline passed: the worker is hung. Kill it, fail this request, retry the others elsewhere. */
+  private timedOut(id: number, worker: ChildProcess): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    if (p.open) {
+      p.reject(new WorkerTimeoutError('The model worker did not answer in time (it may be stopped or stuck); '
+        + 'it was killed and the next request starts a new one'));
+    }
+    process.stderr.write(`[model worker] pid ${worker.pid} did not answer ${p.kind} request ${id} within ${p.boundMs} ms; killing it\n`);
+    worker.kill('SIGKILL');
+    this.lost(worker, 'killed by the watchdog');
+  }
+
+  /** The worker is gone: fail what it had (as retryable), and let the next request start another. */
   private lost(worker: ChildProcess, reason: string): void {
     if (worker !== this.worker) return;
     this.worker = undefined;
     this.ready = undefined;
     if (this.disposed) return;
     this.crashes++;
-    this.failAll(new Error(`The model worker stopped (${reason}); the next request starts a new one`));
+    process.stderr.write(`[model worker] pid ${worker.pid} stopped (${reason})\n`);
+    this.failAll(() => new WorkerLostError(`The model worker stopped (${reason})`), worker);
   }
 
-  private failAll(error: Error): void {
-    const all = [...this.pending.values()];
-    this.pending.clear();
-    for (const p of all) p.reject(error);
+  private failAll(error: () => Error, worker?: ChildProcess): void {
+    for (const [id, p] of [...this.pending]) {
+      if (worker && p.worker !== worker) continue;
+      this.pending.delete(id);
+      clearTimeout(p.timer);
+      if (p.open) p.reject(error());
+    }
   }
+}
+
+/** The promise, or CancelledError as soon as the signal aborts (the promise is left to settle alone). */
+function untilAborted<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(new CancelledError());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new CancelledError());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** Ends a worker: closing the channel lets it exit by itself; a kill follows if it does not. */

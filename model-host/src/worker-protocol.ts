@@ -14,6 +14,7 @@ export interface WireError {
 }
 
 export type FromWorker =
-  | { type: 'loaded'; id: number; info: ModelInfo }
+  /** passMs: one full pass over a few hundred tokens, timed after loading (the parent's watchdog scales with it). */
+  | { type: 'loaded'; id: number; info: ModelInfo; passMs?: number }
   | { type: 'result'; id: number; result: InfillResult }
   | { type: 'error'; id: number; error: WireError };

@@ -22,14 +22,32 @@ function wire(error: unknown): WireError {
   return { name: 'Error', message: String(error) };
 }
 
+/**
+ * One full pass over about 250 tokens of context, right after loading: the parent sizes its
+ * watchdog from it (see watchdog.ts), and the session's first-run allocations are done before the
+ * first real request. A failure here is left for that request to report.
+ */
+async function timeOnePass(local: LocalEngine): Promise<number | undefined> {
+  try {
+    const r = await local.infill({
+      prefix: 'value = compute(value, 1)\n'.repeat(40), suffix: '', canvasLengths: [8],
+      sampler: { steps: 1, blockLength: 8, temperature: 0, dualCache: false, remasking: 'low_confidence' },
+      maxPrefixTokens: 256,
+    });
+    return r.forwards > 0 ? r.timings.sampleMs / r.forwards : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 process.on('message', (message: ToWorker) => {
   switch (message.type) {
     case 'load': {
       const local = new LocalEngine(message.options);
       local.load().then(
-        (info) => {
+        async (info) => {
           engine = local;
-          send({ type: 'loaded', id: message.id, info });
+          send({ type: 'loaded', id: message.id, info, passMs: await timeOnePass(local) });
         },
         (error) => send({ type: 'error', id: message.id, error: wire(error) }),
       );

@@ -32,7 +32,7 @@ import { fillSelection, serverStatus, type FillSelectionResult, type ServerStatu
 
 export const repoRoot = path.resolve(__dirname, '../../..');
 export const serverMain = path.join(repoRoot, 'out', 'language-server', 'src', 'main.js');
-export const tinyModel = path.join(repoRoot, 'models', 'tiny');
+export { tinyModel } from '../helpers/paths';
 
 export type Transport = 'stdio' | 'ipc';
 

@@ -5,9 +5,9 @@ import * as path from 'node:path';
 import { CancelledError } from '../../model-host/src/sampler';
 import { WorkerEngine } from '../../model-host/src/worker-client';
 import type { InfillRequest } from '../../model-host/src/types';
-import { modelsDir, repoRoot } from '../helpers/paths';
+import { repoRoot, tinyModel } from '../helpers/paths';
 
-const tiny = path.join(modelsDir, 'tiny');
+const tiny = tinyModel;
 const workerScript = path.join(repoRoot, 'out/model-host/src/worker.js');
 const req = (canvas: number, steps: number): InfillRequest => ({
   prefix: 'function add(a: number, b: number): number {\n  return ', suffix: ';\n}\n', canvasLengths: [canvas],
@@ -62,7 +62,20 @@ test('a cancel message stops the worker between steps', async () => {
   }
 });
 
-test('a crashed worker rejects what it had in flight, and the next request starts a new one', async () => {
+/** Polls until `ready()` is true (tests of process deaths wait on the engine's own state). */
+async function until(ready: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ready()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+/** Infill requests the engine has sent to a worker and not had answered. */
+const inFlight = (engine: WorkerEngine) =>
+  [...(engine as unknown as { pending: Map<number, { kind: string }> }).pending.values()].filter((p) => p.kind === 'infill').length;
+
+test('a crashed worker\'s requests are served again by a new worker, once; a second crash fails them', async () => {
   const engine = new WorkerEngine({ modelDir: tiny, provider: 'cpu', threads: 1 }, workerScript);
   try {
     await engine.load();
@@ -70,8 +83,16 @@ test('a crashed worker rejects what it had in flight, and the next request start
     const b = engine.infill(req(8, 8));
     await new Promise((resolve) => setTimeout(resolve, 5));
     engine.crashForTest();
-    await assert.rejects(a, /The model worker stopped/);
-    await assert.rejects(b, /The model worker stopped/);
+    assert.equal((await a).candidates.length, 1, 'served by the new worker');
+    assert.equal((await b).candidates.length, 1, 'served by the new worker');
+    // The same request losing its worker twice is not tried a third time.
+    const c = engine.infill(req(64, 64));
+    const first = engine.workerPid;
+    await until(() => inFlight(engine) > 0, 'the request in the worker');
+    engine.crashForTest();
+    await until(() => engine.workerPid !== undefined && engine.workerPid !== first && inFlight(engine) > 0, 'the retry on a new worker');
+    engine.crashForTest();
+    await assert.rejects(c, /The model worker stopped/);
     const r = await engine.infill(req(8, 8));
     assert.equal(r.candidates.length, 1);
     // And once more, past the first restart's delay.
