@@ -78,7 +78,8 @@ async function fillSelectionCommand(ctx: Ctx): Promise<boolean> {
       (_progress, token) => {
         token.onCancellationRequested(() => { cancelled = true; });
         return client.sendRequest(fillSelection, {
-          textDocument: { uri: doc.uri.toString() },
+          // The server refuses the request if its copy of the document is another version.
+          textDocument: { uri: doc.uri.toString(), version },
           range: client.code2ProtocolConverter.asRange(selection),
         }, token);
       },
@@ -97,7 +98,8 @@ async function fillSelectionCommand(ctx: Ctx): Promise<boolean> {
     void vscode.window.showInformationMessage('Diffusion Infill: the model proposed nothing for this selection.');
     return false;
   }
-  if (doc.isClosed || doc.version !== version) {
+  // The reply names the version it was computed for; both must still be the document's.
+  if (doc.isClosed || doc.version !== version || (typeof result?.version === 'number' && result.version !== version)) {
     void vscode.window.showWarningMessage('Diffusion Infill: the document changed while the model was working; nothing was replaced.');
     return false;
   }

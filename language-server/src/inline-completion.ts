@@ -23,6 +23,7 @@ import { postprocessCompletion, toEol } from './postprocess';
 import type { CachedCompletion, ResultCache } from './result-cache';
 import { debounce, isAbortError, type RequestScheduler } from './scheduler';
 import { generationHash, samplerOptions } from './settings';
+import { safeOffset } from './positions';
 import { planCursorSpan, type SpanPlan } from './span-policy';
 
 export interface CompletionDeps {
@@ -65,8 +66,8 @@ function toItems(
   ctx: CursorContext,
   cursor: Position,
 ): InlineCompletionItem[] {
-  // The range starts where the context was cut (the cursor, moved off a surrogate pair or
-  // \r\n if the client put it inside one) and ends at the client's cursor, on one line.
+  // The range starts where the context was cut and ends at the cursor (both clamped to the
+  // document and moved off a surrogate pair or \r\n if the client put them inside one).
   const start = document.positionAt(ctx.offset);
   const end = start.line === cursor.line ? cursor : start;
   return completions.map((c) => ({ insertText: toEol(c.text, ctx.eol), range: { start, end } }));
@@ -83,7 +84,9 @@ export async function provideInlineCompletions(
   if (!completionsAllowed(settings, document.languageId)) return [];
 
   const version = document.version;
-  const offset = document.offsetAt(params.position);
+  // Clamped to the document and off any surrogate pair: the reply's range is built from it.
+  const offset = safeOffset(document, params.position);
+  const cursor = document.positionAt(offset);
   const ctx = buildCursorContext(document.getText(), offset, settings);
   if (ctx.kind === 'skip') return [];
   const plan = planCursorSpan(ctx.linePrefix, ctx.lineSuffix, settings, deps.host.maxCanvas());
@@ -96,7 +99,7 @@ export async function provideInlineCompletions(
     settingsHash: generationHash(settings),
   };
   const cached = deps.cache.lookup(cacheQuery);
-  if (cached) return toItems(cached, document, ctx, params.position);
+  if (cached) return toItems(cached, document, ctx, cursor);
 
   const ticket = deps.scheduler.begin(document.uri, 'inline', token);
   let engine: InfillEngine | undefined;
@@ -128,7 +131,7 @@ export async function provideInlineCompletions(
     // Closed or edited while the model ran: the answer belongs to text that is gone.
     const now = deps.documents.get(document.uri);
     if (ticket.signal.aborted || !now || now.version !== version) return [];
-    return toItems(completions, document, ctx, params.position);
+    return toItems(completions, document, ctx, cursor);
   } catch (error) {
     if (isAbortError(error, ticket.signal)) return [];
     if (engine) deps.host.engineFailed(error, engine);

@@ -45,7 +45,9 @@ export const defaultServerSettings: Omit<ServerSettings, 'modelPath'> = {
 };
 
 export interface FillSelectionParams {
-  textDocument: TextDocumentIdentifier;
+  /** With a version, the request is refused (ContentModified) unless the server's copy of the
+   *  document has that version: the selection was made in that text. */
+  textDocument: TextDocumentIdentifier & { version?: number };
   range: Range;
 }
 
@@ -54,6 +56,8 @@ export interface FillSelectionResult {
   edit: TextEdit | null;
   confidence: number;
   latencyMs: number;
+  /** The document version the edit was computed for: apply it only to that version. */
+  version: number;
 }
 
 export const fillSelection = new RequestType<FillSelectionParams, FillSelectionResult, void>('diffusionInfill/fillSelection');

@@ -9,7 +9,9 @@
 import {
   createConnection,
   DidChangeConfigurationNotification,
+  ErrorCodes,
   ProposedFeatures,
+  ResponseError,
   TextDocuments,
   TextDocumentSyncKind,
   type InitializeResult,
@@ -22,11 +24,31 @@ import { provideInlineCompletions } from './inline-completion';
 import { fillSelection, serverStatus, type ServerSettings } from './lsp_ext';
 import { ResultCache } from './result-cache';
 import { RequestScheduler } from './scheduler';
+import { guardedStdio } from './stdio-guard';
 import { defaultSettings, findPackageRoot, mergeSettings } from './settings';
 
 const SETTINGS_SECTION = 'diffusionInfill';
 
-const connection = createConnection(ProposedFeatures.all);
+/** A clear line on stderr, then exit: the client (vscode-languageclient does) starts a new server. */
+function fatal(reason: string): never {
+  process.stderr.write(`diffusion-infill language server: ${reason}; exiting so that the client restarts the server\n`);
+  process.exit(1);
+}
+
+let shutdownReceived = false;
+const stdio = process.argv.includes('--stdio');
+// Over stdio every frame is checked before the JSON-RPC reader sees it (stdio-guard.ts); node IPC
+// carries whole messages and needs no framing. The library wires stdin's end to an exit and the
+// console to the log only when it opens stdio itself, so both are done here.
+const connection = stdio
+  ? (() => {
+    const { reader, writer } = guardedStdio(fatal);
+    for (const event of ['end', 'close']) process.stdin.on(event, () => process.exit(shutdownReceived ? 0 : 1));
+    const toStderr = (...args: unknown[]) => process.stderr.write(`${args.map(String).join(' ')}\n`);
+    console.log = console.info = console.warn = console.error = console.debug = toStderr;
+    return createConnection(ProposedFeatures.all, reader, writer);
+  })()
+  : createConnection(ProposedFeatures.all);
 const documents = new TextDocuments(TextDocument);
 const packageRoot = findPackageRoot(__dirname);
 const scheduler = new RequestScheduler();
@@ -34,6 +56,8 @@ const cache = new ResultCache();
 const log = (message: string): void => connection.console.info(message);
 
 let settings: ServerSettings = defaultSettings(packageRoot);
+/** `initialize` arrived: before it, requests are answered with ServerNotInitialized (LSP). */
+let initializeReceived = false;
 let initialized = false;
 let canPullConfiguration = false;
 let canRegisterConfiguration = false;
@@ -64,6 +88,7 @@ function applySettings(next: ServerSettings): void {
 }
 
 connection.onInitialize((params): InitializeResult => {
+  initializeReceived = true;
   settings = mergeSettings(defaultSettings(packageRoot), settingsFrom(params.initializationOptions));
   canPullConfiguration = params.capabilities.workspace?.configuration === true;
   canRegisterConfiguration = params.capabilities.workspace?.didChangeConfiguration?.dynamicRegistration === true;
@@ -97,13 +122,25 @@ connection.onDidChangeConfiguration(async (params) => {
   applySettings(mergeSettings(settings, partial));
 });
 
-connection.languages.inlineCompletion.on((params, token) =>
-  provideInlineCompletions(params, token, { documents, host, scheduler, cache, settings: () => settings, log }),
-);
+function requireInitialize(method: string): void {
+  if (!initializeReceived) throw new ResponseError(ErrorCodes.ServerNotInitialized, `${method} before initialize: send initialize first`);
+}
 
-connection.onRequest(fillSelection, (params, token) =>
-  fillSelectionHandler(params, token, { documents, host, scheduler, settings: () => settings, log }),
-);
+connection.languages.inlineCompletion.on((params, token) => {
+  requireInitialize('textDocument/inlineCompletion');
+  return provideInlineCompletions(params, token, { documents, host, scheduler, cache, settings: () => settings, log });
+});
+
+connection.onRequest(fillSelection, (params, token) => {
+  requireInitialize(fillSelection.method);
+  return fillSelectionHandler(params, token, { documents, host, scheduler, settings: () => settings, log });
+});
+
+// Every other request: ServerNotInitialized before initialize, MethodNotFound after.
+connection.onRequest((method) => {
+  requireInitialize(method);
+  throw new ResponseError(ErrorCodes.MethodNotFound, `Unhandled method ${method}`);
+});
 
 documents.onDidClose((event) => {
   scheduler.cancelDocument(event.document.uri);
@@ -111,6 +148,7 @@ documents.onDidClose((event) => {
 });
 
 connection.onShutdown(async () => {
+  shutdownReceived = true;
   scheduler.cancelAll();
   await host.dispose();
 });
