@@ -9,6 +9,8 @@
 //   { completion, candidates, timings, forwards, prefixTokens, suffixTokens, model, modelPath, provider, providerNotes }
 // Exit codes: 0 done, 1 failure, 2 bad arguments, 3 the model could not be loaded.
 
+// First: onnxruntime's telemetry is forced off before the engine loads the runtime.
+import './telemetry-off';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -46,11 +48,34 @@ function num(name: string, value: string | undefined, min: number, max: number):
   return n;
 }
 
+/** Source files larger than this are not something to fill a hole in (and /dev/zero never ends). */
+export const MAX_INPUT_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Reads a regular file of at most MAX_INPUT_BYTES. Devices, FIFOs and sockets are refused before
+ * they are opened (opening a FIFO blocks; reading /dev/zero fills memory); the size is checked
+ * again on the open descriptor, and no more than the limit is ever read.
+ */
 function readText(file: string): string {
+  const refuse = (why: string): never => {
+    throw new UsageError(`cannot read ${file}: ${why}`);
+  };
+  let fd: number | undefined;
   try {
-    return fs.readFileSync(file, 'utf8');
+    if (!fs.statSync(file).isFile()) refuse('not a regular file');
+    fd = fs.openSync(file, 'r');
+    const opened = fs.fstatSync(fd);
+    if (!opened.isFile()) refuse('not a regular file');
+    const size = opened.size;
+    if (size > MAX_INPUT_BYTES) refuse(`${size} bytes is over the limit of ${MAX_INPUT_BYTES}`);
+    const buffer = Buffer.alloc(size);
+    const read = fs.readSync(fd, buffer, 0, size, 0);
+    return buffer.subarray(0, read).toString('utf8');
   } catch (error) {
-    throw new UsageError(`cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`);
+    if (error instanceof UsageError) throw error;
+    return refuse(error instanceof Error ? error.message : String(error));
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
   }
 }
 
