@@ -5,6 +5,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { cappedWindow, readManifestJson } from '../../model-host/src/model-paths';
 import type { EngineOptions, InfillEngine, ModelInfo } from '../../model-host/src/types';
 import type { ServerSettings, ServerState, ServerStatusParams } from './lsp_ext';
 import { engineKey, resolveModelPath } from './settings';
@@ -27,14 +28,15 @@ export function checkModelFolder(modelDir: string): { problem: string } | { wind
   if (!fs.existsSync(manifest)) {
     return { problem: `Model not found at ${modelDir}: set diffusionInfill.modelPath to a folder containing model.json.` };
   }
+  // model.json must lie inside the folder (no symlink out) and its parse errors never quote it.
   let parsed: { train_seq_len?: unknown; max_positions?: unknown };
   try {
-    parsed = JSON.parse(fs.readFileSync(manifest, 'utf8'));
+    parsed = (readManifestJson(modelDir).raw ?? {}) as typeof parsed;
   } catch (error) {
-    return { problem: `The model manifest ${manifest} is not valid JSON (${errorText(error)}): fix it or set diffusionInfill.modelPath to another model.` };
+    return { problem: `${errorText(error)}: fix it or set diffusionInfill.modelPath to another model.` };
   }
-  const lengths = [parsed.train_seq_len, parsed.max_positions].filter((n): n is number => typeof n === 'number' && n > 0);
-  return { window: { tokens: lengths.length ? Math.min(...lengths) : Infinity } };
+  // An inflated window (65,536) would make every canvas and context plan huge: capped.
+  return { window: { tokens: cappedWindow(parsed.train_seq_len, parsed.max_positions) } };
 }
 
 export function errorText(error: unknown): string {

@@ -4,6 +4,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { cappedWindow, fileInsideModel, readManifestJson, realModelFolder } from './model-paths';
 
 export const MANIFEST_FORMAT = 'diffusion-infill-model/1';
 
@@ -51,27 +52,19 @@ export const GRAPH_OUTPUTS = ['logits', 'present_key', 'present_value'] as const
 
 const positiveInts = ['vocab_size', 'n_layer', 'n_head', 'head_dim', 'max_positions'] as const;
 
-/** Reads and validates `<dir>/model.json` and checks that the files it names exist. */
+/** Reads and validates `<dir>/model.json` and checks that the files it names exist inside the
+ *  folder (model-paths.ts: symlinks and "../" that lead outside are refused, contents never quoted). */
 export function loadManifest(dir: string): ModelFiles {
   const abs = path.resolve(dir);
-  if (!fs.existsSync(abs)) throw new ModelLoadError(`Model folder not found: ${abs}`, abs);
-  if (!fs.statSync(abs).isDirectory()) throw new ModelLoadError(`Model path is not a folder: ${abs}`, abs);
-  const manifestPath = path.join(abs, 'model.json');
-  if (!fs.existsSync(manifestPath)) {
-    throw new ModelLoadError(`Model manifest not found: ${manifestPath} (a model folder holds model.json, model.onnx and tokenizer.json)`, manifestPath);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
-  } catch (error) {
-    throw new ModelLoadError(`${manifestPath} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`, manifestPath);
-  }
+  realModelFolder(abs);
+  const { manifestPath, raw } = readManifestJson(abs);
   const manifest = validateManifest(raw, manifestPath);
-  const onnxPath = path.join(abs, manifest.files.onnx);
-  const tokenizerPath = path.join(abs, manifest.files.tokenizer);
-  for (const [what, file] of [['ONNX model', onnxPath], ['tokenizer', tokenizerPath]] as const) {
-    if (!fs.existsSync(file)) throw new ModelLoadError(`The ${what} named in ${manifestPath} is missing: ${file}`, file);
+  // Every file model.json names (external weights too), not only the two read here.
+  for (const [key, value] of Object.entries(manifest.files as Record<string, unknown>)) {
+    for (const name of Array.isArray(value) ? value : [value]) fileInsideModel(abs, name, `files.${key} entry`, manifestPath);
   }
+  const onnxPath = fileInsideModel(abs, manifest.files.onnx, 'ONNX model', manifestPath);
+  const tokenizerPath = fileInsideModel(abs, manifest.files.tokenizer, 'tokenizer', manifestPath);
   return { dir: abs, manifestPath, onnxPath, tokenizerPath, manifest };
 }
 
@@ -115,7 +108,7 @@ export function validateManifest(raw: unknown, manifestPath: string): ModelManif
 
 /** The longest sequence (bos + prefix + canvas + suffix + eos) the model should see. */
 export function windowTokens(manifest: ModelManifest): number {
-  return Math.min(manifest.max_positions, manifest.train_seq_len);
+  return cappedWindow(manifest.max_positions, manifest.train_seq_len);
 }
 
 /** Minimal view of a session's metadata, so this check does not depend on the runtime's types. */

@@ -5,6 +5,8 @@
 // First: onnxruntime's telemetry is forced off before the engine loads the runtime.
 import './telemetry-off';
 import { LocalEngine } from './engine';
+import { loadManifest, ModelLoadError, windowTokens } from './manifest';
+import type { InfillResult } from './types';
 import type { FromWorker, ToWorker, WireError } from './worker-protocol';
 
 if (!process.send) throw new Error('worker.ts runs as a child process with an IPC channel (WorkerEngine forks it)');
@@ -23,34 +25,40 @@ function wire(error: unknown): WireError {
 }
 
 /**
- * One full pass over about 250 tokens of context, right after loading: the parent sizes its
- * watchdog from it (see watchdog.ts), and the session's first-run allocations are done before the
- * first real request. A failure here is left for that request to report.
+ * One full pass over the model's whole window (model.json's train_seq_len and max_positions,
+ * capped), right after loading. It checks the window against the graph: a window larger than the
+ * graph's position range fails here, as a load error, instead of in every request. Its time sizes
+ * the parent's watchdog (see watchdog.ts), and the session's first-run allocations are done before
+ * the first real request.
  */
-async function timeOnePass(local: LocalEngine): Promise<number | undefined> {
+async function probeWindow(local: LocalEngine, modelDir: string): Promise<number | undefined> {
+  const files = loadManifest(modelDir);
+  const window = windowTokens(files.manifest);
+  const canvas = Math.min(8, Math.max(1, window - 2));
+  let r: InfillResult;
   try {
-    const r = await local.infill({
-      prefix: 'value = compute(value, 1)\n'.repeat(40), suffix: '', canvasLengths: [8],
-      sampler: { steps: 1, blockLength: 8, temperature: 0, dualCache: false, remasking: 'low_confidence' },
-      maxPrefixTokens: 256,
+    r = await local.infill({
+      // Every line is several tokens, so this fills the prefix budget.
+      prefix: 'value = compute(value, 1)\n'.repeat(window), suffix: '', canvasLengths: [canvas],
+      sampler: { steps: 1, blockLength: canvas, temperature: 0, dualCache: false, remasking: 'low_confidence' },
+      maxPrefixTokens: Math.max(0, window - 2 - canvas), maxSuffixTokens: 0,
     });
-    return r.forwards > 0 ? r.timings.sampleMs / r.forwards : undefined;
-  } catch {
-    return undefined;
+  } catch (error) {
+    throw new ModelLoadError(`${files.manifestPath} declares a window of ${window} tokens, but a pass over it fails in `
+      + `${files.onnxPath}: ${error instanceof Error ? error.message : String(error)}`, files.manifestPath);
   }
+  return r.forwards > 0 ? r.timings.sampleMs / r.forwards : undefined;
 }
 
 process.on('message', (message: ToWorker) => {
   switch (message.type) {
     case 'load': {
       const local = new LocalEngine(message.options);
-      local.load().then(
-        async (info) => {
-          engine = local;
-          send({ type: 'loaded', id: message.id, info, passMs: await timeOnePass(local) });
-        },
-        (error) => send({ type: 'error', id: message.id, error: wire(error) }),
-      );
+      local.load().then(async (info) => {
+        const passMs = await probeWindow(local, message.options.modelDir);
+        engine = local;
+        send({ type: 'loaded', id: message.id, info, passMs });
+      }).catch((error) => send({ type: 'error', id: message.id, error: wire(error) }));
       break;
     }
     case 'infill': {
