@@ -22,7 +22,7 @@ const SETS: Record<string, { file: string; canvas: number }> = {
 };
 
 export const greedy = (canvas: number): SamplerOptions =>
-  ({ steps: canvas, blockLength: 8, temperature: 0, dualCache: true, threshold: 0.9, remasking: 'low_confidence' });
+  ({ steps: canvas, blockLength: 8, temperature: 0, threshold: 0.9 });
 
 interface Task { task_id: string; entry_point: string; prompt: string; suffix: string; canonical_solution: string; test: string }
 

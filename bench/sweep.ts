@@ -28,7 +28,7 @@ async function main(): Promise<void> {
       let sim = 0;
       for (const [i, h] of holes.entries()) {
         const r = await engine.infill({ prefix: h.prefix, suffix: h.suffix, canvasLengths: [24],
-          sampler: { steps, blockLength: d.blockLength, temperature: 0, threshold, dualCache: true, remasking: 'low_confidence', singleLine: true } });
+          sampler: { steps, blockLength: d.blockLength, temperature: 0, threshold, singleLine: true } });
         const got = (r.candidates[0]?.text ?? '').split('\n')[0].trimEnd();
         ms.push(r.timings.totalMs);
         exact += got === h.middle.trimEnd() ? 1 : 0;

@@ -107,7 +107,5 @@ export function samplerOptions(s: ServerSettings): SamplerOptions {
     blockLength: s.blockLength,
     temperature: s.temperature,
     threshold: s.confidenceThreshold > 0 ? s.confidenceThreshold : undefined,
-    dualCache: s.cache,
-    remasking: 'low_confidence',
   };
 }

@@ -142,12 +142,12 @@ function parse(argv: string[]): { modelDir: string; device: ExecutionProviderSet
       steps: int('steps', v.steps, 1) ?? 24,
       blockLength: int('block', v.block, 1) ?? 8,
       threshold: num('threshold', v.threshold, 0, 1) ?? 0.9,
-      dualCache: !v['no-cache'],
       temperature: num('temperature', v.temperature, 0, 10) ?? 0,
-      remasking: 'low_confidence',
       seed: int('seed', v.seed, 0),
       singleLine: v['single-line'] ?? false,
     },
+    // One request per process: --no-cache only says the context is computed afresh (as it is anyway).
+    reuseContext: !v['no-cache'],
   };
   return {
     modelDir: path.resolve(v.model ?? path.join(packageRoot(), 'models', 'default')),
@@ -172,6 +172,8 @@ async function main(): Promise<number> {
       candidates: r.candidates,
       timings: r.timings,
       forwards: r.forwards,
+      canvasPasses: r.canvasPasses,
+      context: r.context,
       prefixTokens: r.prefixTokens,
       suffixTokens: r.suffixTokens,
       model: info.name,

@@ -1,10 +1,14 @@
 // The in-process engine: model.json + tokenizer + ONNX session, and one infill request end to end
-// (token budgets, one batched sampler run for all candidate canvases, decoding, ranking).
+// (the context's ids within budgets, the context pass reusing the document's cached K/V, one
+// batched sampler run for all candidate canvases, decoding, ranking).
 
 import * as fs from 'node:fs';
-import { loadManifest, ModelLoadError, windowTokens, type ModelFiles } from './manifest';
+import { ContextCache } from './context-cache';
+import { repeatKv } from './kv-cache';
+import { loadManifest, ModelLoadError, type ModelFiles } from './manifest';
 import { mean } from './logits';
-import { sample, type SampleResult } from './sampler';
+import { buildContext, DEFAULT_PREFIX_TOKENS, DEFAULT_SUFFIX_TOKENS } from './prompt';
+import { CancelledError, sample, type SampleResult } from './sampler';
 import { ModelSession } from './session';
 import { CodeTokenizer } from './tokenizer';
 import type { EngineOptions, InfillCandidate, InfillEngine, InfillRequest, InfillResult, ModelInfo } from './types';
@@ -14,6 +18,7 @@ export class LocalEngine implements InfillEngine {
   private tokenizer: CodeTokenizer | undefined;
   private session: ModelSession | undefined;
   private info: ModelInfo | undefined;
+  private contexts: ContextCache | undefined;
   private loading: Promise<ModelInfo> | undefined;
   /** Requests run one at a time: a session runs one pass at a time anyway. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -51,6 +56,8 @@ export class LocalEngine implements InfillEngine {
     this.files = files;
     this.tokenizer = tokenizer;
     this.session = session;
+    const m = files.manifest;
+    this.contexts = new ContextCache({ layers: m.n_layer, kvHeads: m.n_kv_head, headDim: m.head_dim });
     this.info = {
       name: files.manifest.name,
       path: files.dir,
@@ -68,9 +75,15 @@ export class LocalEngine implements InfillEngine {
     return run;
   }
 
+  /** The per-document context cache (tests and benches look at what it holds). */
+  get contextCache(): ContextCache | undefined {
+    return this.contexts;
+  }
+
   async dispose(): Promise<void> {
     const session = this.session;
     this.session = undefined;
+    this.contexts?.clear();
     this.info = undefined;
     this.loading = undefined;
     await this.queue;
@@ -78,53 +91,60 @@ export class LocalEngine implements InfillEngine {
   }
 
   private async run(request: InfillRequest, signal?: AbortSignal): Promise<InfillResult> {
-    const { files, tokenizer, session } = this;
-    if (!files || !tokenizer || !session) throw new Error('The model is not loaded (call load() first)');
+    const { files, tokenizer, session, contexts } = this;
+    if (!files || !tokenizer || !session || !contexts) throw new Error('The model is not loaded (call load() first)');
     const t0 = performance.now();
+    const model0 = session.modelMs;
     const { manifest } = files;
     const lengths = request.canvasLengths;
     if (lengths.length === 0 || lengths.some((c) => !Number.isInteger(c) || c < 1)) {
       throw new Error(`canvasLengths must be positive integers (got ${JSON.stringify(lengths)})`);
     }
-    // Budgets: bos + prefix + canvas + suffix + eos must fit in max_positions.
+    // Budgets: the two sentinels, prefix, suffix and the longest canvas must fit in max_positions.
     const room = manifest.max_positions - 2 - Math.max(...lengths);
     if (room < 0) throw new Error(`A canvas of ${Math.max(...lengths)} tokens does not fit the model's ${manifest.max_positions} positions`);
-    let prefix = tokenizer.encodeTail(request.prefix, Math.min(request.maxPrefixTokens ?? Infinity, room)).ids;
-    let suffix = tokenizer.encodeHead(request.suffix, Math.min(request.maxSuffixTokens ?? Infinity, room)).ids;
-    if (prefix.length + suffix.length > room) {
-      // Too long together: the suffix keeps at least a quarter of the room, the prefix the rest.
-      const keepSuffix = Math.min(suffix.length, Math.max(room - prefix.length, Math.floor(room / 4)));
-      suffix = suffix.slice(0, keepSuffix);
-      prefix = prefix.slice(Math.max(0, prefix.length - (room - keepSuffix)));
-    }
+    const maxSuffix = Math.min(request.maxSuffixTokens ?? DEFAULT_SUFFIX_TOKENS, Math.floor(room / 4));
+    const maxPrefix = Math.min(request.maxPrefixTokens ?? DEFAULT_PREFIX_TOKENS, room - maxSuffix);
+    const prompt = buildContext(tokenizer, manifest.special_tokens, request.prefix, request.suffix, maxPrefix, maxSuffix);
+    const singleLine = request.sampler.singleLine ?? false;
+    const lineBreaks = singleLine ? tokenizer.lineBreakTokens(manifest.vocab_size) : undefined;
+    const newlines = singleLine ? tokenizer.newlineTokens(manifest.vocab_size) : undefined;
     const tokenizeMs = performance.now() - t0;
-    const lineBreaks = request.sampler.singleLine ? tokenizer.lineBreakTokens(manifest.vocab_size) : undefined;
 
-    // All candidates in one batched run: every pass serves each canvas still being decoded.
-    const { rows, forwards } = await sample(session, prefix, suffix, lengths, request.sampler, {
-      special: manifest.special_tokens, lineBreakTokens: lineBreaks, signal,
+    if (signal?.aborted) throw new CancelledError();
+    const { state, stats } = await contexts.prepare(session, request.document ?? '', prompt.ids, request.reuseContext ?? true);
+    const contextMs = performance.now() - t0 - tokenizeMs;
+    // All candidates in one batched run: every canvas pass serves each canvas.
+    const past = repeatKv(state.past, lengths.length, contexts.shape);
+    const { rows, forwards } = await sample(session, { ...state, past }, lengths, request.sampler, {
+      special: manifest.special_tokens, lineBreakTokens: lineBreaks, newlineTokens: newlines, signal,
     });
-    const candidates = rows.map((r, i) => this.candidate(r, lengths[i]));
+    const candidates = rows.map((r, i) => this.candidate(r, lengths[i], singleLine));
     candidates.sort((a, b) => b.confidence - a.confidence);
     const totalMs = performance.now() - t0;
     return {
       candidates,
-      timings: { tokenizeMs, sampleMs: totalMs - tokenizeMs, totalMs },
-      forwards,
-      prefixTokens: prefix.length,
-      suffixTokens: suffix.length,
+      timings: { tokenizeMs, sampleMs: totalMs - tokenizeMs, totalMs, modelMs: session.modelMs - model0, contextMs },
+      forwards: forwards + (stats.computed > 0 ? 1 : 0),
+      canvasPasses: forwards,
+      context: stats,
+      prefixTokens: prompt.prefixTokens,
+      suffixTokens: prompt.suffixTokens,
     };
   }
 
   /** The completion is the canvas up to its first <|pad|>; its confidence the mean log-probability of those tokens. */
-  private candidate(r: SampleResult, canvasLength: number): InfillCandidate {
+  private candidate(r: SampleResult, canvasLength: number, singleLine: boolean): InfillCandidate {
     const pad = this.files!.manifest.special_tokens.pad;
     const firstPad = r.canvas.indexOf(pad);
     const n = firstPad < 0 ? r.canvas.length : firstPad;
     // An empty completion (possible only with minTokens 0) is scored by the pad the model chose.
     const confidence = n > 0 ? mean(r.logProbs.slice(0, n)) : r.logProbs[0];
+    let text = this.tokenizer!.decode(r.canvas.slice(0, n));
+    // A single-line completion ends at its line break (the sampler stopped at the token holding it).
+    if (singleLine) text = text.split(/[\r\n]/, 1)[0];
     return {
-      text: this.tokenizer!.decode(r.canvas.slice(0, n)),
+      text,
       confidence,
       canvasLength,
       tokens: n,

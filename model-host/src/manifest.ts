@@ -6,7 +6,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cappedWindow, fileInsideModel, readManifestJson, realModelFolder } from './model-paths';
 
-export const MANIFEST_FORMAT = 'diffusion-infill-model/1';
+export const MANIFEST_FORMAT = 'diffusion-infill-model/2';
+/** Models of this format (bidirectional, prefix-canvas-suffix layout) are no longer run. */
+const RETIRED_FORMATS = ['diffusion-infill-model/1'];
 
 /** A model that cannot be used, with a message a user can act on. */
 export class ModelLoadError extends Error {
@@ -16,22 +18,29 @@ export class ModelLoadError extends Error {
   }
 }
 
+/** The sentinel ids of the infill layout (CONTRACT.md): no bos; eos is never generated. */
 export interface SpecialTokens {
   mask: number;
   pad: number;
-  bos: number;
+  suffix: number;
+  prefix: number;
   eos: number;
 }
+
+export const SPECIAL_TOKEN_NAMES = ['mask', 'pad', 'suffix', 'prefix', 'eos'] as const;
 
 /** The fields of model.json the host relies on; the rest (training, metrics) are kept as read. */
 export interface ModelManifest {
   format: string;
   name: string;
-  files: { onnx: string; tokenizer: string };
+  /** weights: the graph's external data files, next to it (may be empty). */
+  files: { onnx: string; tokenizer: string; weights: string[] };
   vocab_size: number;
   special_tokens: SpecialTokens;
   n_layer: number;
   n_head: number;
+  /** Key/value heads (grouped-query attention): the cache's dimension 2. */
+  n_kv_head: number;
   head_dim: number;
   max_positions: number;
   train_seq_len: number;
@@ -50,7 +59,7 @@ export interface ModelFiles {
 export const GRAPH_INPUTS = ['input_ids', 'position_ids', 'attention_mask', 'past_key', 'past_value'] as const;
 export const GRAPH_OUTPUTS = ['logits', 'present_key', 'present_value'] as const;
 
-const positiveInts = ['vocab_size', 'n_layer', 'n_head', 'head_dim', 'max_positions'] as const;
+const positiveInts = ['vocab_size', 'n_layer', 'n_head', 'n_kv_head', 'head_dim', 'max_positions'] as const;
 
 /** Reads and validates `<dir>/model.json` and checks that the files it names exist inside the
  *  folder (model-paths.ts: symlinks and "../" that lead outside are refused, contents never quoted). */
@@ -75,6 +84,10 @@ export function validateManifest(raw: unknown, manifestPath: string): ModelManif
   };
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(['it is not a JSON object']);
   const m = raw as Record<string, unknown>;
+  if (typeof m.format === 'string' && RETIRED_FORMATS.includes(m.format)) {
+    fail([`format "${m.format}" is no longer supported: this version runs "${MANIFEST_FORMAT}" models `
+      + '(suffix-first context with a cached K/V, see models/CONTRACT.md); use a model exported for it']);
+  }
   if (m.format !== MANIFEST_FORMAT) {
     fail([`format is ${JSON.stringify(m.format)}, expected "${MANIFEST_FORMAT}"`]);
   }
@@ -85,6 +98,11 @@ export function validateManifest(raw: unknown, manifestPath: string): ModelManif
   for (const key of ['onnx', 'tokenizer']) {
     if (typeof files?.[key] !== 'string' || files[key] === '') problems.push(`files.${key} is missing`);
   }
+  // External weights are optional (a small graph keeps its weights inside); when listed, a list of names.
+  if (files && files.weights === undefined) files.weights = [];
+  else if (!Array.isArray(files?.weights) || files.weights.some((w) => typeof w !== 'string' || w === '')) {
+    problems.push('files.weights is not a list of file names');
+  }
   for (const key of positiveInts) {
     if (!isPositiveInt(m[key])) problems.push(`${key} is ${m[key] === undefined ? 'missing' : `not a positive integer (${JSON.stringify(m[key])})`}`);
   }
@@ -92,12 +110,15 @@ export function validateManifest(raw: unknown, manifestPath: string): ModelManif
   if (typeof special !== 'object' || special === null) {
     problems.push('special_tokens is missing');
   } else {
-    for (const key of ['mask', 'pad', 'bos', 'eos']) {
+    for (const key of SPECIAL_TOKEN_NAMES) {
       const v = special[key];
       if (v === undefined) problems.push(`special_tokens.${key} is missing`);
       else if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) problems.push(`special_tokens.${key} is not a token id`);
       else if (isPositiveInt(m.vocab_size) && v >= (m.vocab_size as number)) problems.push(`special_tokens.${key} (${v}) is outside the vocabulary`);
     }
+  }
+  if (isPositiveInt(m.n_head) && isPositiveInt(m.n_kv_head) && (m.n_head as number) % (m.n_kv_head as number) !== 0) {
+    problems.push(`n_head (${m.n_head}) is not a multiple of n_kv_head (${m.n_kv_head})`);
   }
   if (problems.length) fail(problems);
   // Optional fields get safe defaults: the window falls back to max_positions.
@@ -106,7 +127,7 @@ export function validateManifest(raw: unknown, manifestPath: string): ModelManif
   return m as ModelManifest;
 }
 
-/** The longest sequence (bos + prefix + canvas + suffix + eos) the model should see. */
+/** The longest sequence (context + canvas) the model should see. */
 export function windowTokens(manifest: ModelManifest): number {
   return cappedWindow(manifest.max_positions, manifest.train_seq_len);
 }
@@ -140,7 +161,7 @@ export function checkGraph(files: ModelFiles, graph: GraphSignature): void {
   };
   for (const name of ['past_key', 'past_value', 'present_key', 'present_value']) {
     expectDim(name, 0, m.n_layer, 'n_layer');
-    expectDim(name, 2, m.n_head, 'n_head');
+    expectDim(name, 2, m.n_kv_head, 'n_kv_head');
     expectDim(name, 4, m.head_dim, 'head_dim');
   }
   expectDim('logits', 2, m.vocab_size, 'vocab_size');

@@ -1,18 +1,21 @@
-// The block sampler: LLaDA's semi-autoregressive low-confidence remasking, on the infill layout
+// The canvas sampler (models/CONTRACT.md, format 2): LLaDA's semi-autoregressive low-confidence
+// remasking on a canvas that follows a cached, causal context
 //
-//   [bos] prefix canvas suffix [eos]      positions 0 .. N-1
+//   <|suffix|> suffix <|prefix|> prefix | canvas        context: positions 0..N-1, canvas N..N+C-1
 //
-// The canvas starts as <|mask|> tokens and is filled block by block, left to right. Each step
-// predicts the current block's masked positions and commits the most confident ones; the block
-// gets round(steps / blocks) steps (at least one), and the number committed per step follows an
-// even schedule. With a threshold, every prediction above it is committed too, so a block can
-// finish early. With the dual cache, a block's first step is a full pass whose keys and values
-// serve the block's later steps, which run the block's tokens alone (see blockPass).
+// The canvas starts as C <|mask|> tokens and is decided in blocks of blockLength, left to right.
+// Each step is one pass over the whole canvas against the context's K/V (every canvas position
+// reads the context and the whole canvas). With the token shift, canvas position p is predicted
+// by the logits at p - 1: the pass's own logits for p > 0, the context pass's last logits for
+// p = 0. Each step commits the most confident masked positions of the current block: the even
+// schedule's share (steps spread over the blocks), or with a threshold everything above it. A
+// block holding <|pad|> ends the row (pad from the first one on); in single-line mode so does a
+// token with a line break (the completion is cut at it). training/ has the same algorithm in
+// PyTorch; keep both identical.
 //
-// Several canvases (the candidates: same prefix and suffix, different canvas lengths) are decoded
-// in lockstep as one batch: every pass runs the rows that are still decoding, right-padded to the
-// longest, with the padding hidden by the attention mask. A row that has stopped (its canvas
-// reached <|pad|>) leaves the batch at the next block.
+// Several canvas lengths can be decoded as one batch: rows right-padded to the longest, the
+// padding hidden by the attention mask. Each pass runs every row, so a finished row costs a
+// little compute until the batch ends, and never a copy of the context.
 
 import { pickToken, seededRandom, topK } from './logits';
 import type { ForwardOutput, KvCache } from './session';
@@ -31,186 +34,160 @@ export interface Model {
   forward(input: { batch: number; seq: number; inputIds: ArrayLike<number>; positionIds: ArrayLike<number>; attentionMask: ArrayLike<number>; past?: KvCache }): Promise<ForwardOutput>;
 }
 
+/** The context the canvas follows, as the context pass left it. */
+export interface ContextState {
+  /** N, the context's length (the canvas starts at position N). */
+  length: number;
+  /** The context's K/V, with as many rows as the batch (see repeatKv). */
+  past: KvCache;
+  /** Logits at the last context position [vocab]: the prediction for canvas position 0. */
+  lastLogits: Float32Array;
+}
+
 export interface SampleResult {
-  /** The canvas's final tokens; everything after the first <|pad|> is <|pad|>. */
+  /** The canvas's final tokens; after the row ended (pad or, single-line, a line break) all <|pad|>. */
   canvas: number[];
   /** Per canvas position, the log-probability of its token when it was committed (0 for the padding filled in after an early stop). */
   logProbs: number[];
-  /** Passes this canvas took part in (one denoising step each). */
+  /** Steps this canvas committed tokens in. */
   steps: number;
 }
 
 export interface BatchResult {
   /** One per canvas length, in the order asked for. */
   rows: SampleResult[];
-  /** Model passes for the whole batch. */
+  /** Canvas passes for the whole batch. */
   forwards: number;
 }
 
 export interface SampleContext {
   special: SpecialTokens;
-  /** Tokens the first canvas position may not take when `singleLine` is set (those that start a new line). */
+  /** Tokens canvas position 0 may not take in single-line mode (those that start a new line). */
   lineBreakTokens?: ReadonlySet<number>;
+  /** Tokens with a line break anywhere: in single-line mode one ends the row. */
+  newlineTokens?: ReadonlySet<number>;
   signal?: AbortSignal;
 }
 
-/** One canvas being decoded: its whole sequence, where its canvas ends, and what it committed. */
 interface Row {
   x: number[];
-  end: number;
   logProbs: number[];
-  numBlocks: number;
   stepsPerBlock: number;
   steps: number;
   done: boolean;
   random: () => number;
 }
 
-/** Fills one canvas per entry of `canvasLengths` between `prefix` and `suffix` (token ids, no specials). */
+/** Fills one canvas per entry of `canvasLengths` after the context. */
 export async function sample(
-  model: Model, prefix: readonly number[], suffix: readonly number[], canvasLengths: readonly number[],
-  options: SamplerOptions, ctx: SampleContext,
+  model: Model, context: ContextState, canvasLengths: readonly number[], options: SamplerOptions, ctx: SampleContext,
 ): Promise<BatchResult> {
-  const { mask, pad, bos, eos } = ctx.special;
-  const { blockLength, dualCache } = options;
-  const start = 1 + prefix.length;
-  const rows: Row[] = canvasLengths.map((canvasLength, i) => {
-    const numBlocks = Math.ceil(canvasLength / blockLength);
-    return {
-      x: [bos, ...prefix, ...new Array<number>(canvasLength).fill(mask), ...suffix, eos],
-      end: start + canvasLength,
-      logProbs: new Array<number>(canvasLength).fill(0),
-      numBlocks,
-      stepsPerBlock: Math.max(1, Math.round(options.steps / numBlocks)),
-      steps: 0,
-      done: false,
-      random: seededRandom((options.seed ?? 0) + i),
-    };
-  });
+  const { mask, pad } = ctx.special;
+  const { blockLength } = options;
+  const threshold = options.threshold ?? 0;
+  if (context.past.batch !== canvasLengths.length) throw new Error(`the context has ${context.past.batch} rows, the batch ${canvasLengths.length}`);
+  const rows: Row[] = canvasLengths.map((c, i) => ({
+    x: new Array<number>(c).fill(mask),
+    logProbs: new Array<number>(c).fill(0),
+    stepsPerBlock: Math.max(1, Math.round(options.steps / Math.ceil(c / blockLength))),
+    steps: 0,
+    done: false,
+    random: seededRandom((options.seed ?? 0) + i),
+  }));
   const banned = bannedTokens(options, ctx);
+  const width = Math.max(...canvasLengths);
   let forwards = 0;
 
-  for (let lo = start; ; lo += blockLength) {
-    const active = rows.filter((r) => !r.done && lo < r.end);
-    if (active.length === 0) break;
-    const his = active.map((r) => Math.min(lo + blockLength, r.end));
-    let cache: KvCache | undefined;
-    for (let step = 0; active.some((r, b) => r.x.slice(lo, his[b]).includes(mask)); step++) {
+  for (let lo = 0; lo < width; lo += blockLength) {
+    const maskedIn = (r: Row) => {
+      const out: number[] = [];
+      for (let p = lo; p < Math.min(lo + blockLength, r.x.length); p++) if (r.x[p] === mask) out.push(p);
+      return out;
+    };
+    for (let step = 0; ; step++) {
+      const todo = rows.map((r) => (r.done ? [] : maskedIn(r)));
+      if (todo.every((m) => m.length === 0)) break;
       await yieldToEventLoop(ctx.signal);
-      // Logits of each row's block: a full pass, or a block pass against the cache.
-      let out: ForwardOutput;
-      let rowOffset: (b: number) => number;
-      if (dualCache && cache) {
-        out = await blockPass(model, active.map((r) => r.x), lo, blockLength, cache, pad);
-        rowOffset = (b) => b * blockLength - lo;
-      } else {
-        out = await fullPass(model, active.map((r) => r.x), pad);
-        const n = Math.max(...active.map((r) => r.x.length));
-        rowOffset = (b) => b * n;
-        if (dualCache) cache = out.present;
+      // Position 0 needs only the context's logits; any other needs this canvas's pass.
+      let out: ForwardOutput | undefined;
+      if (todo.some((m) => m.some((p) => p > 0))) {
+        out = await canvasPass(model, rows.map((r) => r.x), context, mask);
+        forwards++;
       }
-      forwards++;
-      active.forEach((r, b) => {
-        if (!r.x.slice(lo, his[b]).includes(mask)) return; // this row's block is done; it waits for the others
+      rows.forEach((r, b) => {
+        const masked = todo[b];
+        if (masked.length === 0) return;
         r.steps++;
-        commitStep(r, out, rowOffset(b), lo, his[b], step, start, options, ctx.special.mask, banned);
+        const picks = masked.map((p) => (p === 0
+          ? pickToken(context.lastLogits, 0, context.lastLogits.length, options.temperature, r.random, banned(0))
+          : pickToken(out!.logits, (b * width + p - 1) * out!.vocab, out!.vocab, options.temperature, r.random, banned(p))));
+        // Even schedule: spread what is still masked over the steps this block has left.
+        let k = Math.ceil(masked.length / Math.max(1, r.stepsPerBlock - step));
+        if (threshold > 0) k = Math.max(k, 1, picks.filter((pk) => pk.prob > threshold).length);
+        const chosen = new Set(topK(picks.map((pk) => pk.prob), k));
+        if (threshold > 0) picks.forEach((pk, i) => pk.prob > threshold && chosen.add(i));
+        for (const i of chosen) {
+          r.x[masked[i]] = picks[i].id;
+          r.logProbs[masked[i]] = picks[i].logProb;
+        }
       });
     }
-    // The model pads the canvas to its end once the middle is complete: stop at the first <|pad|>.
-    // Whatever the block committed after that pad is dropped with the rest.
-    active.forEach((r, b) => {
-      const first = r.x.slice(lo, his[b]).indexOf(pad);
-      if (first < 0) return;
-      for (let p = lo + first; p < r.end; p++) r.x[p] = pad;
-      r.done = true;
-    });
-  }
-  return { rows: rows.map((r) => ({ canvas: r.x.slice(start, r.end), logProbs: r.logProbs, steps: r.steps })), forwards };
-}
-
-/**
- * One denoising step of one row's block [lo, hi): predict every masked position, commit the most
- * confident (the even schedule's share, or everything above the threshold), leave the rest masked.
- * `offset` locates position p's logits at (offset + p) * vocab.
- */
-function commitStep(
-  r: Row, out: ForwardOutput, offset: number, lo: number, hi: number, step: number, start: number,
-  options: SamplerOptions, mask: number, banned: (i: number) => ReadonlySet<number>,
-): void {
-  const threshold = options.threshold ?? 0;
-  const masked: number[] = [];
-  for (let p = lo; p < hi; p++) if (r.x[p] === mask) masked.push(p);
-  const picks = masked.map((p) => pickToken(out.logits, (offset + p) * out.vocab, out.vocab, options.temperature, r.random, banned(p - start)));
-  const scores = picks.map((pk) => (options.remasking === 'random' ? r.random() : pk.prob));
-  // Even schedule: spread what is still masked over the steps this block has left.
-  const stepsLeft = Math.max(1, r.stepsPerBlock - step);
-  let k = Math.ceil(masked.length / stepsLeft);
-  if (threshold > 0) k = Math.max(k, 1, picks.filter((pk) => pk.prob > threshold).length);
-  const chosen = new Set(topK(scores, k));
-  if (threshold > 0) picks.forEach((pk, i) => pk.prob > threshold && chosen.add(i));
-  for (const i of chosen) {
-    r.x[masked[i]] = picks[i].id;
-    r.logProbs[masked[i] - start] = picks[i].logProb;
-  }
-}
-
-/**
- * One pass over whole sequences (P = 0); its present K/V cover every position. Rows shorter than
- * the longest are right-padded, and their padding is hidden from every query.
- */
-export function fullPass(model: Model, xs: readonly (readonly number[])[], pad: number): Promise<ForwardOutput> {
-  const n = Math.max(...xs.map((x) => x.length));
-  const inputIds: number[] = [];
-  const positionIds: number[] = [];
-  const attentionMask: number[] = [];
-  for (const x of xs) {
-    for (let p = 0; p < n; p++) {
-      inputIds.push(p < x.length ? x[p] : pad);
-      positionIds.push(Math.min(p, x.length - 1));
-      attentionMask.push(p < x.length ? 1 : 0);
+    // The block is decided: a <|pad|> ends the row there (whatever came after it is dropped), and
+    // in single-line mode so does a token with a line break (kept; the text is cut inside it).
+    for (const r of rows) {
+      if (r.done) continue;
+      for (let p = lo; p < Math.min(lo + blockLength, r.x.length); p++) {
+        const end = r.x[p] === pad ? p : options.singleLine && ctx.newlineTokens?.has(r.x[p]) ? p + 1 : -1;
+        if (end < 0) continue;
+        for (let q = end; q < r.x.length; q++) {
+          // The pad the model chose keeps its log-probability (it scores an empty completion).
+          if (q !== p) r.logProbs[q] = 0;
+          r.x[q] = pad;
+        }
+        r.done = true;
+        break;
+      }
+      if (lo + blockLength >= r.x.length) r.done = true;
     }
   }
-  return model.forward({ batch: xs.length, seq: n, inputIds, positionIds, attentionMask });
+  return { rows: rows.map((r) => ({ canvas: r.x, logProbs: r.logProbs, steps: r.steps })), forwards };
 }
 
 /**
- * A dual-cache step: only the block's tokens run, at their own positions, against the cached K/V
- * of the whole sequences (a fullPass of the same rows). The cache's entries for the block itself
- * are stale (computed when the block was still masked), so the mask hides them; the fresh block
- * entries come last. A row whose sequence ends inside the block pads its block input, hidden too.
+ * One pass over canvases (row b: canvas xs[b] at positions N.., right-padded with <|mask|> to the
+ * longest) against the context's K/V. Every input reads the whole context and its row's real
+ * canvas positions; padding positions are read by no one.
  */
-export function blockPass(
-  model: Model, xs: readonly (readonly number[])[], lo: number, blockLength: number, cache: KvCache, pad: number,
-): Promise<ForwardOutput> {
-  const inputIds: number[] = [];
-  const positionIds: number[] = [];
-  const attentionMask: number[] = [];
-  for (const x of xs) {
-    // Rows share the prefix, so the block starts at `lo` in each. Where a canvas ends inside the
-    // block, the suffix tokens after it run fresh too (the same K/V as cached), up to the row's end.
-    const hi = Math.min(lo + blockLength, x.length);
-    for (let j = 0; j < blockLength; j++) {
-      inputIds.push(lo + j < hi ? x[lo + j] : pad);
-      positionIds.push(lo + j < hi ? lo + j : lo);
+export function canvasPass(model: Model, xs: readonly (readonly number[])[], context: ContextState, filler: number): Promise<ForwardOutput> {
+  const B = xs.length;
+  const S = Math.max(...xs.map((x) => x.length));
+  const P = context.length;
+  const inputIds = new Array<number>(B * S);
+  const positionIds = new Array<number>(B * S);
+  const attentionMask = new Uint8Array(B * S * (P + S));
+  xs.forEach((x, b) => {
+    for (let i = 0; i < S; i++) {
+      inputIds[b * S + i] = i < x.length ? x[i] : filler;
+      positionIds[b * S + i] = P + i;
+      const row = (b * S + i) * (P + S);
+      attentionMask.fill(1, row, row + P + x.length);
     }
-    for (let p = 0; p < cache.length; p++) attentionMask.push(p < x.length && (p < lo || p >= hi) ? 1 : 0);
-    for (let j = 0; j < blockLength; j++) attentionMask.push(lo + j < hi ? 1 : 0);
-  }
-  return model.forward({ batch: xs.length, seq: blockLength, inputIds, positionIds, attentionMask, past: cache });
+  });
+  return model.forward({ batch: B, seq: S, inputIds, positionIds, attentionMask, past: context.past });
 }
 
 /**
- * Tokens canvas position `i` may not take: the other specials always, <|pad|> before minTokens,
- * line breaks first in single-line mode. Built once per run: the sampler asks for every masked
- * position at every step, and the line-break set can hold hundreds of ids.
+ * Tokens canvas position `p` may not take: mask and the sentinels always, <|pad|> before
+ * minTokens, line breaks at position 0 in single-line mode. Built once per run: the sampler asks
+ * for every masked position at every step, and the line-break set can hold thousands of ids.
  */
-function bannedTokens(options: SamplerOptions, ctx: SampleContext): (i: number) => ReadonlySet<number> {
-  const { mask, pad, bos, eos } = ctx.special;
+function bannedTokens(options: SamplerOptions, ctx: SampleContext): (p: number) => ReadonlySet<number> {
+  const { mask, pad, suffix, prefix, eos } = ctx.special;
   const minTokens = options.minTokens ?? 1;
-  const always = new Set([mask, bos, eos]);
+  const always = new Set([mask, suffix, prefix, eos]);
   const early = new Set([...always, pad]);
   const atStart = new Set([...(minTokens > 0 ? early : always), ...(options.singleLine ? ctx.lineBreakTokens ?? [] : [])]);
-  return (i) => (i === 0 ? atStart : i < minTokens ? early : always);
+  return (p) => (p === 0 ? atStart : p < minTokens ? early : always);
 }
 
 /** Lets the event loop run (a worker then sees a cancel message) and stops if the request was cancelled. */

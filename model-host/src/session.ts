@@ -8,6 +8,9 @@ import './telemetry-off';
 import * as ort from 'onnxruntime-node';
 import type { ExecutionProviderSetting } from './types';
 import { checkGraph, ModelLoadError, type ModelFiles } from './manifest';
+import type { KvCache } from './kv-cache';
+
+export type { KvCache } from './kv-cache';
 
 /** GPU providers `auto` tries on each platform, best first; the CPU always comes last. */
 const AUTO_ORDER: Record<string, string[]> = {
@@ -23,17 +26,11 @@ export interface ForwardInput {
   /** [batch * seq], row-major. */
   inputIds: ArrayLike<number>;
   positionIds: ArrayLike<number>;
-  /** [batch * (pastLength + seq)]: 1 = attend, 0 = ignore. */
+  /** [batch * seq * (pastLength + seq)], per query row: 1 = this input may read that key. The
+   *  first P keys of a row are the past's, the last S the inputs' own (CONTRACT.md). */
   attentionMask: ArrayLike<number>;
-  /** K/V of earlier positions (a previous pass's present_*); none means P = 0. */
+  /** K/V of earlier positions, with the same batch; none means P = 0. */
   past?: KvCache;
-}
-
-export interface KvCache {
-  key: ort.Tensor;
-  value: ort.Tensor;
-  /** P, the number of cached positions. */
-  length: number;
 }
 
 export interface ForwardOutput {
@@ -46,12 +43,18 @@ export interface ForwardOutput {
 
 function int64(values: ArrayLike<number>, dims: number[]): ort.Tensor {
   const data = new BigInt64Array(values.length);
-  for (let i = 0; i < values.length; i++) data[i] = BigInt(values[i]);
+  // The attention mask is most of the entries (B x S x (P+S)): 0 and 1 skip the BigInt() call.
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    data[i] = v === 1 ? 1n : v === 0 ? 0n : BigInt(v);
+  }
   return new ort.Tensor('int64', data, dims);
 }
 
 export class ModelSession {
   forwards = 0;
+  /** Milliseconds spent inside session.run (inputs built, outputs read), summed over all passes. */
+  modelMs = 0;
 
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -83,9 +86,11 @@ export class ModelSession {
       try {
         const s = new ModelSession(await ort.InferenceSession.create(files.onnxPath, sessionOptions(provider, threads)), files, provider, notes);
         s.check();
-        // Some providers only fail on the first run: prove this one with a two-token pass.
-        await s.forward({ batch: 1, seq: 2, inputIds: [files.manifest.special_tokens.bos, files.manifest.special_tokens.eos], positionIds: [0, 1], attentionMask: [1, 1] });
+        // Some providers only fail on the first run: prove this one with a two-token causal pass.
+        const { suffix, prefix } = files.manifest.special_tokens;
+        await s.forward({ batch: 1, seq: 2, inputIds: [suffix, prefix], positionIds: [0, 1], attentionMask: [1, 0, 1, 1] });
         s.forwards = 0;
+        s.modelMs = 0;
         return s;
       } catch (error) {
         if (error instanceof ModelLoadError) throw error;
@@ -105,25 +110,31 @@ export class ModelSession {
 
   /** One pass of the graph. */
   async forward(input: ForwardInput): Promise<ForwardOutput> {
-    const { n_layer: L, n_head: H, head_dim: D } = this.files.manifest;
+    const t0 = performance.now();
+    const { n_layer: L, n_kv_head: H, head_dim: D } = this.files.manifest;
     const { batch: B, seq: S } = input;
     const P = input.past?.length ?? 0;
-    if (input.attentionMask.length !== B * (P + S)) throw new Error(`attention_mask has ${input.attentionMask.length} entries, expected ${B * (P + S)}`);
-    const empty = () => new ort.Tensor('float32', new Float32Array(0), [L, B, H, 0, D]);
+    if (input.past && input.past.batch !== B) throw new Error(`the past has batch ${input.past.batch}, the inputs ${B}`);
+    if (input.attentionMask.length !== B * S * (P + S)) {
+      throw new Error(`attention_mask has ${input.attentionMask.length} entries, expected ${B * S * (P + S)} (B ${B} x S ${S} x P+S ${P + S})`);
+    }
+    const kv = (data: Float32Array | undefined) => new ort.Tensor('float32', data ?? new Float32Array(0), [L, B, H, P, D]);
     const out = await this.session.run({
       input_ids: int64(input.inputIds, [B, S]),
       position_ids: int64(input.positionIds, [B, S]),
-      attention_mask: int64(input.attentionMask, [B, P + S]),
-      past_key: input.past?.key ?? empty(),
-      past_value: input.past?.value ?? empty(),
+      attention_mask: int64(input.attentionMask, [B, S, P + S]),
+      past_key: kv(input.past?.key),
+      past_value: kv(input.past?.value),
     });
     this.forwards++;
     const logits = out.logits;
-    return {
+    const result = {
       logits: logits.data as Float32Array,
       vocab: logits.dims[2],
-      present: { key: out.present_key, value: out.present_value, length: S },
+      present: { key: out.present_key.data as Float32Array, value: out.present_value.data as Float32Array, batch: B, length: S },
     };
+    this.modelMs += performance.now() - t0;
+    return result;
   }
 
   async release(): Promise<void> {

@@ -26,6 +26,10 @@ export class CodeTokenizer {
   private readonly specialStrings: string[];
   private readonly specialIds: Set<number>;
   private lineBreaks: Set<number> | undefined;
+  private newlines: Set<number> | undefined;
+  /** Ids whose vocabulary string may decode to a line break: byte-level (Ċ, č), byte fallback
+   *  (<0x0A>, <0x0D>) or literal; only these are decoded when the line-break sets are built. */
+  private readonly newlineCandidates: number[];
 
   /** `tokenizerJson` is the parsed tokenizer.json; `special` the ids from model.json. */
   constructor(tokenizerJson: object, readonly special: SpecialTokens) {
@@ -33,6 +37,10 @@ export class CodeTokenizer {
     const added = ((tokenizerJson as { added_tokens?: AddedToken[] }).added_tokens ?? []);
     this.specialStrings = added.map((t) => t.content).filter((s) => s.length > 1).sort((a, b) => b.length - a.length);
     this.specialIds = new Set([...Object.values(special), ...added.map((t) => t.id)]);
+    const vocab = (tokenizerJson as { model?: { vocab?: Record<string, number> } }).model?.vocab;
+    this.newlineCandidates = vocab && typeof vocab === 'object' && !Array.isArray(vocab)
+      ? Object.entries(vocab).filter(([s]) => /[\n\rĊč]|<0x0[AD]>/.test(s)).map(([, id]) => id)
+      : [];
   }
 
   /** Token ids of user text; never contains a special id (see the file comment). */
@@ -96,13 +104,20 @@ export class CodeTokenizer {
 
   /** Ids whose text starts a new line (optionally after spaces or tabs); computed once. */
   lineBreakTokens(vocabSize: number): ReadonlySet<number> {
-    if (!this.lineBreaks) {
-      this.lineBreaks = new Set();
-      for (let id = 0; id < vocabSize; id++) {
-        if (!this.specialIds.has(id) && /^[ \t]*[\r\n]/.test(this.decode([id]))) this.lineBreaks.add(id);
-      }
-    }
+    if (!this.lineBreaks) this.lineBreaks = this.tokensMatching(vocabSize, /^[ \t]*[\r\n]/);
     return this.lineBreaks;
+  }
+
+  /** Ids whose text holds a line break anywhere; computed once. */
+  newlineTokens(vocabSize: number): ReadonlySet<number> {
+    if (!this.newlines) this.newlines = this.tokensMatching(vocabSize, /[\r\n]/);
+    return this.newlines;
+  }
+
+  private tokensMatching(vocabSize: number, pattern: RegExp): Set<number> {
+    // Decoding all 49k ids one by one takes about a second; the vocabulary narrows it to a few hundred.
+    const ids = this.newlineCandidates.length ? this.newlineCandidates : Array.from({ length: vocabSize }, (_, i) => i);
+    return new Set(ids.filter((id) => id < vocabSize && !this.specialIds.has(id) && pattern.test(this.decode([id]))));
   }
 
   isSpecial(id: number): boolean {

@@ -11,15 +11,12 @@ export interface SamplerOptions {
   /** Confidence-threshold parallel decoding: commit every masked position whose confidence exceeds it
    *  (at least one per step). 0 or undefined = off, i.e. exactly steps-per-block commits per block. */
   threshold?: number;
-  /** Dual cache: one full pass per block, then block-only passes against cached K/V. */
-  dualCache: boolean;
-  /** Which predictions to keep each step (LLaDA's `remasking`). */
-  remasking: 'low_confidence' | 'random';
   /** The first this-many canvas tokens may not be <|pad|> (default 1): an empty completion is useless. */
   minTokens?: number;
-  /** The completion continues the cursor's line: its first token may not begin a new line. */
+  /** The completion continues the cursor's line: its first token may not begin a new line, and a
+   *  token with a line break ends it (the text is cut at the break). */
   singleLine?: boolean;
-  /** Seed for temperature sampling and random remasking; same seed, same output. */
+  /** Seed for temperature sampling; same seed, same output. */
   seed?: number;
 }
 
@@ -29,9 +26,16 @@ export interface InfillRequest {
   /** One candidate per canvas length (in tokens); candidates are ranked by confidence. */
   canvasLengths: number[];
   sampler: SamplerOptions;
-  /** Token budgets; the host keeps the end of the prefix and the start of the suffix. */
+  /** Token budgets (default 384 and 128); the host keeps the end of the prefix (cut at its start
+   *  in coarse line steps, see prompt.ts) and the start of the suffix. */
   maxPrefixTokens?: number;
   maxSuffixTokens?: number;
+  /** Whose context this is (the language server sends the document URI): the engine keeps the
+   *  context's keys and values per document and computes only what changed since the last
+   *  request. Requests without one share an anonymous slot. */
+  document?: string;
+  /** false: compute the whole context afresh and keep nothing (default true). */
+  reuseContext?: boolean;
 }
 
 export interface InfillCandidate {
@@ -42,22 +46,40 @@ export interface InfillCandidate {
   canvasLength: number;
   /** Tokens before the first <|pad|>. */
   tokens: number;
-  /** Denoising steps this candidate took part in (each one a pass of the batch). */
+  /** Denoising steps this candidate committed tokens in. */
   steps: number;
 }
 
 export interface InfillTimings {
   tokenizeMs: number;
+  /** Everything after tokenizing: the context pass, the canvas passes, the sampler's own work. */
   sampleMs: number;
   totalMs: number;
+  /** Of totalMs, time inside the model's passes (onnxruntime); the rest is tokenizer, sampler, copies. */
+  modelMs: number;
+  /** The context pass (with the cache's copies). */
+  contextMs: number;
+}
+
+/** How much of the context this request computed (issue 11's per-request breakdown). */
+export interface ContextReport {
+  /** Context tokens, sentinels included. */
+  tokens: number;
+  /** Computed by this request's context pass (0 when the document's cache had them all). */
+  computed: number;
+  /** Taken from the cache. */
+  reused: number;
 }
 
 export interface InfillResult {
   /** Sorted by confidence, best first. */
   candidates: InfillCandidate[];
   timings: InfillTimings;
-  /** Model forward passes for the whole request (candidates share them: they run as one batch). */
+  /** Model forward passes for the whole request: the context pass (if any) and the canvas passes
+   *  (candidates share them: they run as one batch). */
   forwards: number;
+  canvasPasses: number;
+  context: ContextReport;
   prefixTokens: number;
   suffixTokens: number;
 }

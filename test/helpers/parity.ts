@@ -1,57 +1,61 @@
-// Checks an exported model against the PyTorch reference logits that training/export.py
-// stored in parity.json: one full pass (P = 0) and one cached block pass.
+// Checks an exported model against the PyTorch reference logits that training/export.py stored in
+// parity.json (parity_fixture): a causal pass over a 40-token context, then a 12-token canvas pass
+// (all-ones mask) against its cache. Both run through the engine's own code: ModelSession.forward,
+// contextPass (the causal mask) and canvasPass (the canvas mask and positions).
 import * as fs from 'node:fs';
+import { contextPass } from '../../model-host/src/context-cache';
+import { emptyKv } from '../../model-host/src/kv-cache';
+import { loadManifest } from '../../model-host/src/manifest';
+import { canvasPass } from '../../model-host/src/sampler';
+import { ModelSession } from '../../model-host/src/session';
 import * as path from 'node:path';
-import '../../model-host/src/telemetry-off';
-import * as ort from 'onnxruntime-node';
 
 interface ParityFixture {
   stride: number;
-  full: { input_ids: number[]; rows: number[]; logits: number[][] };
-  block: { start: number; input_ids: number[]; attention_mask: number[]; logits: number[][] };
-  full_argmax: number[];
+  context: { input_ids: number[]; rows: number[]; logits: number[][]; argmax: number[] };
+  canvas: { input_ids: number[]; logits: number[][]; argmax: number[] };
 }
 
-const int64 = (values: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)), dims);
-const range = (start: number, n: number) => Array.from({ length: n }, (_, i) => start + i);
+export interface PassParity {
+  /** Largest |onnxruntime - PyTorch| over the stored logits (every stride-th vocabulary entry). */
+  maxDiff: number;
+  /** Largest |logit| in the reference, for scale. */
+  scale: number;
+  /** Fraction of positions whose argmax over the whole vocabulary matches PyTorch's. */
+  argmaxAgree: number;
+}
 
-/** Largest absolute logit difference between onnxruntime and PyTorch, for each pass. */
-export async function parityMaxDiff(modelDir: string): Promise<{ full: number; block: number; argmaxAgree: number }> {
-  const manifest = JSON.parse(fs.readFileSync(path.join(modelDir, 'model.json'), 'utf8'));
-  const fx: ParityFixture = JSON.parse(fs.readFileSync(path.join(modelDir, 'parity.json'), 'utf8'));
-  const session = await ort.InferenceSession.create(path.join(modelDir, manifest.files.onnx), { intraOpNumThreads: 1 });
+function argmax(logits: Float32Array, row: number, vocab: number): number {
+  let best = 0;
+  for (let t = 1; t < vocab; t++) if (logits[row * vocab + t] > logits[row * vocab + best]) best = t;
+  return best;
+}
+
+function compare(logits: Float32Array, vocab: number, rows: number[], ref: number[][], refArgmax: number[], stride: number): PassParity {
+  let maxDiff = 0;
+  let scale = 0;
+  rows.forEach((row, j) => ref[j].forEach((v, k) => {
+    maxDiff = Math.max(maxDiff, Math.abs(v - logits[row * vocab + k * stride]));
+    scale = Math.max(scale, Math.abs(v));
+  }));
+  const agree = refArgmax.filter((want, row) => argmax(logits, row, vocab) === want).length;
+  return { maxDiff, scale, argmaxAgree: agree / refArgmax.length };
+}
+
+/** Parity of both passes, on one CPU thread. */
+export async function parity(modelDir: string): Promise<{ context: PassParity; canvas: PassParity }> {
+  const files = loadManifest(modelDir);
+  const fx: ParityFixture = JSON.parse(fs.readFileSync(path.join(files.dir, 'parity.json'), 'utf8'));
+  const session = await ModelSession.open(files, 'cpu', 1);
   try {
-    const { n_layer: L, n_head: H, head_dim: D, vocab_size: V } = manifest;
-    const n = fx.full.input_ids.length;
-    const empty = new ort.Tensor('float32', new Float32Array(0), [L, 1, H, 0, D]);
-    const full = await session.run({
-      input_ids: int64(fx.full.input_ids, [1, n]), position_ids: int64(range(0, n), [1, n]),
-      attention_mask: int64(new Array(n).fill(1), [1, n]), past_key: empty, past_value: empty,
-    });
-    const logits = full.logits.data as Float32Array;
-    let fullDiff = 0;
-    fx.full.rows.forEach((row, j) => fx.full.logits[j].forEach((v, k) => {
-      fullDiff = Math.max(fullDiff, Math.abs(v - logits[row * V + k * fx.stride]));
-    }));
-    let agree = 0;
-    fx.full_argmax.forEach((want, row) => {
-      let best = 0;
-      for (let t = 1; t < V; t++) if (logits[row * V + t] > logits[row * V + best]) best = t;
-      if (best === want) agree++;
-    });
-    const b = fx.block;
-    const s = b.input_ids.length;
-    const block = await session.run({
-      input_ids: int64(b.input_ids, [1, s]), position_ids: int64(range(b.start, s), [1, s]),
-      attention_mask: int64(b.attention_mask, [1, b.attention_mask.length]),
-      past_key: full.present_key, past_value: full.present_value,
-    });
-    const blogits = block.logits.data as Float32Array;
-    let blockDiff = 0;
-    b.logits.forEach((row, j) => row.forEach((v, k) => {
-      blockDiff = Math.max(blockDiff, Math.abs(v - blogits[j * V + k * fx.stride]));
-    }));
-    return { full: fullDiff, block: blockDiff, argmaxAgree: agree / fx.full_argmax.length };
+    const ids = fx.context.input_ids;
+    const ctx = await contextPass(session, ids, emptyKv());
+    const context = compare(ctx.logits, ctx.vocab, fx.context.rows, fx.context.logits, fx.context.argmax, fx.stride);
+    const state = { length: ids.length, past: ctx.present, lastLogits: ctx.logits.slice((ids.length - 1) * ctx.vocab) };
+    const out = await canvasPass(session, [fx.canvas.input_ids], state, files.manifest.special_tokens.mask);
+    const rows = fx.canvas.input_ids.map((_, i) => i);
+    const canvas = compare(out.logits, out.vocab, rows, fx.canvas.logits, fx.canvas.argmax, fx.stride);
+    return { context, canvas };
   } finally {
     await session.release();
   }

@@ -128,8 +128,10 @@ test('candidates: post-processed, deduplicated, blanks dropped, best confidence 
   const candidate = (text: string, confidence: number) => ({ text, confidence, canvasLength: 8, tokens: 2, steps: 8, forwards: 8 });
   const result = {
     candidates: [candidate('a)\n', -2), candidate('  ', -0.1), candidate('b, c)', -0.5), candidate('a)', -1)],
-    timings: { tokenizeMs: 0, sampleMs: 0, totalMs: 0 },
+    timings: { tokenizeMs: 0, sampleMs: 0, totalMs: 0, modelMs: 0, contextMs: 0 },
     forwards: 0,
+    canvasPasses: 0,
+    context: { tokens: 0, computed: 0, reused: 0 },
     prefixTokens: 0,
     suffixTokens: 0,
   };

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { repoRoot } from '../helpers/paths';
-import { parityMaxDiff } from '../helpers/parity';
+import { parity } from '../helpers/parity';
 
 // The package's types are ESM-only; its CommonJS build is what node loads here.
 const { Tokenizer } = require('@huggingface/tokenizers') as typeof import('@huggingface/tokenizers', { with: { 'resolution-mode': 'import' } });
@@ -28,9 +28,9 @@ test('smoke run: corpus -> tokenizer -> training -> export -> parity', { timeout
     assert.ok(fs.existsSync(path.join(out, 'run/val_loss.png')), 'loss curve saved');
     assert.ok(fs.existsSync(path.join(out, 'run/config.json')), 'run config saved');
 
-    const diff = await parityMaxDiff(path.join(out, 'model'));
-    assert.ok(diff.full < 1e-3, `full pass parity ${diff.full}`);
-    assert.ok(diff.block < 1e-3, `cached block pass parity ${diff.block}`);
+    const diff = await parity(path.join(out, 'model'));
+    assert.ok(diff.context.maxDiff < 1e-3, `context pass parity ${diff.context.maxDiff}`);
+    assert.ok(diff.canvas.maxDiff < 1e-3, `canvas pass parity ${diff.canvas.maxDiff}`);
 
     // The tokenizer the pipeline wrote loads in JS with the same ids as in Python.
     const tj = JSON.parse(fs.readFileSync(path.join(out, 'model/tokenizer.json'), 'utf8'));

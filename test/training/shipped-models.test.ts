@@ -5,13 +5,13 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { modelsDir } from '../helpers/paths';
-import { parityMaxDiff } from '../helpers/parity';
+import { parity } from '../helpers/parity';
 
 for (const name of ['tiny', 'default']) {
   const dir = path.join(modelsDir, name);
   test(`models/${name}: manifest provenance`, () => {
     const m = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
-    assert.equal(m.format, 'diffusion-infill-model/1');
+    assert.equal(m.format, 'diffusion-infill-model/2');
     assert.equal(m.name, name);
     assert.ok(m.parameters > 0 && m.training.tokens > 0 && m.training.steps > 0);
     assert.equal(typeof m.training.val_loss, 'number');
@@ -19,9 +19,13 @@ for (const name of ['tiny', 'default']) {
     assert.equal(fs.statSync(path.join(dir, m.files.onnx)).size, m.onnx_bytes);
   });
   test(`models/${name}: onnxruntime-node agrees with PyTorch`, async () => {
-    const diff = await parityMaxDiff(dir);
-    assert.ok(diff.full < 1e-3, `full pass max |diff| ${diff.full}`);
-    assert.ok(diff.block < 1e-3, `block pass max |diff| ${diff.block}`);
-    assert.ok(diff.argmaxAgree > 0.97, `argmax agreement ${diff.argmaxAgree}`);
+    // int8 graphs quantize activations at run time, so their logits move a little more than fp32's.
+    const m = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
+    const tolerance = m.weights_dtype === 'int8' ? 0.05 : 1e-3;
+    const p = await parity(dir);
+    for (const [pass, r] of Object.entries(p)) {
+      assert.ok(r.maxDiff < tolerance, `${pass} pass max |diff| ${r.maxDiff} (tolerance ${tolerance})`);
+      assert.ok(r.argmaxAgree > 0.97, `${pass} pass argmax agreement ${r.argmaxAgree}`);
+    }
   });
 }

@@ -1,0 +1,114 @@
+// Reuse of the context's keys and values across requests (issue 11). The context runs causally
+// (CONTRACT.md), so the K/V of its first k tokens depend on those tokens only: a request whose
+// context shares its first k token ids with the last one for the same document keeps those k
+// positions and computes only the rest. With the suffix first, typing at the cursor only changes
+// the end of the context, so a keystroke costs a pass over a few tokens.
+//
+// One entry per document (the key a request carries), least recently used first out, under a
+// bound on documents and bytes.
+
+import { concatKv, emptyKv, kvBytes, sliceKv, type KvCache, type KvShape } from './kv-cache';
+import type { ContextState, Model } from './sampler';
+
+export interface ContextStats {
+  /** Context tokens in this request. */
+  tokens: number;
+  /** Of those, computed by this request's context pass. */
+  computed: number;
+  /** Taken from the cache (tokens - computed). */
+  reused: number;
+}
+
+interface Entry {
+  ids: number[];
+  kv: KvCache;
+  lastLogits: Float32Array;
+}
+
+export interface ContextCacheLimits {
+  maxDocuments: number;
+  maxBytes: number;
+}
+
+export const DEFAULT_CONTEXT_CACHE: ContextCacheLimits = { maxDocuments: 4, maxBytes: 256 * 1024 * 1024 };
+
+/**
+ * A causal pass over `ids` at positions start.. after `past` (start = past.length): each input
+ * reads every past key and the inputs up to itself.
+ */
+export function contextPass(model: Model, ids: readonly number[], past: KvCache) {
+  const n = ids.length;
+  const P = past.length;
+  const attentionMask = new Uint8Array(n * (P + n));
+  for (let i = 0; i < n; i++) attentionMask.fill(1, i * (P + n), i * (P + n) + P + i + 1);
+  return model.forward({
+    batch: 1, seq: n, inputIds: ids, positionIds: ids.map((_, i) => P + i), attentionMask, past: past.length ? past : undefined,
+  });
+}
+
+export class ContextCache {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(readonly shape: KvShape, readonly limits: ContextCacheLimits = DEFAULT_CONTEXT_CACHE) {}
+
+  /**
+   * The context state for `ids` (batch 1), computing only what the document's cached entry lacks.
+   * With `reuse` false the cache is neither read nor written (a cold run).
+   */
+  async prepare(model: Model, document: string, ids: readonly number[], reuse = true): Promise<{ state: ContextState; stats: ContextStats }> {
+    if (ids.length === 0) throw new Error('the context is empty (it holds at least the two sentinels)');
+    const entry = reuse ? this.entries.get(document) : undefined;
+    let common = 0;
+    if (entry) while (common < entry.ids.length && common < ids.length && entry.ids[common] === ids[common]) common++;
+    let state: ContextState;
+    let computed: number;
+    if (entry && common === ids.length && common === entry.ids.length) {
+      state = { length: ids.length, past: entry.kv, lastLogits: entry.lastLogits };
+      computed = 0;
+    } else {
+      // At least the last token runs: its logits predict canvas position 0.
+      const keep = Math.min(common, ids.length - 1);
+      const past = entry && keep > 0 ? sliceKv(entry.kv, keep, this.shape) : emptyKv();
+      const fresh = ids.slice(keep);
+      const out = await contextPass(model, fresh, past);
+      const kv = concatKv(past, out.present, this.shape);
+      const lastLogits = out.logits.slice((fresh.length - 1) * out.vocab, fresh.length * out.vocab);
+      state = { length: ids.length, past: kv, lastLogits };
+      computed = fresh.length;
+    }
+    if (reuse) this.remember(document, { ids: [...ids], kv: state.past, lastLogits: state.lastLogits });
+    return { state, stats: { tokens: ids.length, computed, reused: ids.length - computed } };
+  }
+
+  /** Bytes held by every entry's K/V. */
+  get bytes(): number {
+    let total = 0;
+    for (const e of this.entries.values()) total += kvBytes(e.kv);
+    return total;
+  }
+
+  get documents(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  forget(document: string): void {
+    this.entries.delete(document);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+
+  private remember(document: string, entry: Entry): void {
+    // Re-inserting moves the document to the end: the map's order is least recently used first.
+    this.entries.delete(document);
+    this.entries.set(document, entry);
+    for (const key of this.entries.keys()) {
+      if (key === document) break;
+      if (this.entries.size <= this.limits.maxDocuments && this.bytes <= this.limits.maxBytes) break;
+      this.entries.delete(key);
+    }
+    // A single context larger than the whole bound is not kept either.
+    if (this.bytes > this.limits.maxBytes) this.entries.delete(document);
+  }
+}
