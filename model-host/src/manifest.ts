@@ -68,12 +68,12 @@ export function loadManifest(dir: string): ModelFiles {
   realModelFolder(abs);
   const { manifestPath, raw } = readManifestJson(abs);
   const manifest = validateManifest(raw, manifestPath);
-  // Every file model.json names (external weights too), not only the two read here.
+  const onnxPath = fileInsideModel(abs, manifest.files.onnx, 'ONNX model', manifestPath);
+  const tokenizerPath = fileInsideModel(abs, manifest.files.tokenizer, 'tokenizer', manifestPath);
+  // Every other file model.json names (external weights: the runtime opens them itself).
   for (const [key, value] of Object.entries(manifest.files as Record<string, unknown>)) {
     for (const name of Array.isArray(value) ? value : [value]) fileInsideModel(abs, name, `files.${key} entry`, manifestPath);
   }
-  const onnxPath = fileInsideModel(abs, manifest.files.onnx, 'ONNX model', manifestPath);
-  const tokenizerPath = fileInsideModel(abs, manifest.files.tokenizer, 'tokenizer', manifestPath);
   return { dir: abs, manifestPath, onnxPath, tokenizerPath, manifest };
 }
 
