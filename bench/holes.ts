@@ -1,6 +1,6 @@
 // Holes for measuring: {prefix, suffix, middle, language} records cut from source files, at single
 // lines, multi-line blocks and random character spans, reproducible from a seed.
-//   node out/bench/holes.js --src language-server/src --out bench/holes-heldout.jsonl --n 150 --seed 1
+//   node out/bench/holes.js --src language-server/src --out bench/holes-heldout.jsonl --n 150 --seed 1 [--kinds line]
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -56,11 +56,10 @@ export function cutHole(text: string, kind: string, rnd: () => number): Omit<Hol
   return { prefix: text.slice(0, s), middle: text.slice(s, e), suffix: text.slice(e), kind };
 }
 
-export function makeHoles(srcDir: string, n: number, seed: number): Hole[] {
+export function makeHoles(srcDir: string, n: number, seed: number, kinds = ['line', 'line', 'block', 'span']): Hole[] {
   const files = listFiles(srcDir);
   if (files.length === 0) throw new Error(`no source files under ${srcDir}`);
   const rnd = seeded(seed);
-  const kinds = ['line', 'line', 'block', 'span'];
   const holes: Hole[] = [];
   for (let tries = 0; holes.length < n && tries < n * 20; tries++) {
     const file = files[Math.floor(rnd() * files.length)];
@@ -71,12 +70,12 @@ export function makeHoles(srcDir: string, n: number, seed: number): Hole[] {
 }
 
 if (require.main === module) {
-  const { values: a } = parseArgs({ options: { src: { type: 'string' }, out: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' } } });
+  const { values: a } = parseArgs({ options: { src: { type: 'string' }, out: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, kinds: { type: 'string' } } });
   if (!a.src || !a.out) {
-    process.stderr.write('usage: holes --src DIR --out FILE.jsonl [--n 150] [--seed 1]\n');
+    process.stderr.write('usage: holes --src DIR --out FILE.jsonl [--n 150] [--seed 1] [--kinds line,block,span]\n');
     process.exit(2);
   }
-  const holes = makeHoles(a.src, Number(a.n ?? 150), Number(a.seed ?? 1));
+  const holes = makeHoles(a.src, Number(a.n ?? 150), Number(a.seed ?? 1), a.kinds?.split(','));
   fs.writeFileSync(a.out, holes.map((h) => JSON.stringify(h)).join('\n') + '\n');
   process.stdout.write(`wrote ${holes.length} holes to ${a.out}\n`);
 }

@@ -1,91 +1,118 @@
 """
-Batches for the masked-diffusion objective.
+Infill examples in the contract's layout, cut from corpus files on the fly.
 
-Two kinds of example share a batch:
-- plain: a window of the token stream; every token is masked with probability t.
-- infill: <|bos|> prefix canvas suffix <|eos|>, where the canvas holds the middle and
-  then <|pad|> up to the canvas length; only the canvas is masked. Learning to
-  predict <|pad|> is what lets the editor stop a completion without knowing its length.
+    <|suffix|> suffix <|prefix|> prefix | canvas = middle + <|pad|> filler (some of it masked)
 
-Each masked token carries the weight 1/t (LLaDA's estimator of the likelihood bound),
-divided by the number of maskable tokens in its example.
+A hole is cut the way the editor cuts one: the rest of a line after its indentation or after a
+cursor inside it, a block of 2-6 lines, or a random character span (the FIM literature's mix).
+Prefix, middle and suffix are tokenized separately, as the engine does. The prefix keeps its
+last `prefix_tokens`, the suffix its first `suffix_tokens`. The canvas is the middle plus random
+slack of <|pad|>; a middle longer than the canvas budget is skipped.
+
+Masking follows what the sampler meets: half the examples mask each canvas token with probability
+t ~ U(0.05, 1) (LLaDA); the other half keep a random left part of the canvas clean and mask the rest
+with probability t, as semi-autoregressive decoding leaves it.
 """
-import os
-from dataclasses import dataclass
+import json
+import random
 
-import numpy as np
 import torch
 
+from base import SENTINELS
 
-@dataclass
-class Specials:
-    mask: int = 0
-    pad: int = 1
-    bos: int = 2
-    eos: int = 3
+MASK, PAD, SUFFIX, PREFIX = (SENTINELS[k][0] for k in ("mask", "pad", "suffix", "prefix"))
 
 
-class Batches:
-    def __init__(self, data_dir, split, seq_len, infill_fraction, max_canvas, specials=Specials(), eps=1e-3,
-                 weighting="1/t"):
-        self.stream = np.load(os.path.join(data_dir, f"{split}_stream.npy"), mmap_mode="r")
-        infill = np.load(os.path.join(data_dir, f"{split}_infill.npz"))
-        self.infill_tokens, self.infill_rows = infill["tokens"], infill["rows"]
-        self.seq_len, self.infill_fraction, self.max_canvas = seq_len, infill_fraction, max_canvas
-        self.sp, self.eps, self.weighting = specials, eps, weighting
+def read_texts(path, limit=0):
+    texts = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            texts.append(json.loads(line)["text"])
+            if limit and len(texts) >= limit:
+                break
+    return texts
 
-    def plain(self, rng):
-        i = rng.integers(0, len(self.stream) - self.seq_len)
-        ids = np.asarray(self.stream[i:i + self.seq_len], dtype=np.int64)
-        maskable = np.ones(self.seq_len, dtype=bool)
-        return ids, maskable, np.ones(self.seq_len, dtype=np.int64)
 
-    def infill(self, rng, row=None):
-        start, npre, nmid, nsuf = self.infill_rows[rng.integers(0, len(self.infill_rows)) if row is None else row]
-        toks = self.infill_tokens
-        pre = toks[start:start + npre]
-        mid = toks[start + npre:start + npre + nmid]
-        suf = toks[start + npre + nmid:start + npre + nmid + nsuf]
-        # Canvas: usually the middle plus slack (the editor picks a few fixed sizes, so slack
-        # is often large), sometimes shorter than the middle (then it holds the middle's start).
-        if rng.random() < 0.2:
-            canvas = int(rng.integers(4, self.max_canvas + 1))
-        else:
-            canvas = int(min(self.max_canvas, len(mid) + rng.integers(0, 2 * len(mid) + 17)))
-        canvas = max(canvas, 1)
-        mid = mid[:canvas]
-        n_suf = min(len(suf), int(rng.integers(0, self.seq_len // 3)))
-        n_pre = min(len(pre), self.seq_len - 2 - canvas - n_suf)
-        ids = np.concatenate([[self.sp.bos], pre[len(pre) - n_pre:], mid, [self.sp.pad] * (canvas - len(mid)),
-                              suf[:n_suf], [self.sp.eos]]).astype(np.int64)
-        maskable = np.zeros(len(ids), dtype=bool)
-        maskable[1 + n_pre:1 + n_pre + canvas] = True
-        attend = np.ones(len(ids), dtype=np.int64)
-        pad = self.seq_len - len(ids)  # short documents: pad the tail and hide it from attention
-        if pad > 0:
-            ids = np.concatenate([ids, np.full(pad, self.sp.pad, dtype=np.int64)])
-            maskable = np.concatenate([maskable, np.zeros(pad, dtype=bool)])
-            attend = np.concatenate([attend, np.zeros(pad, dtype=np.int64)])
-        return ids, maskable, attend
+def cut_hole(text, rnd):
+    """(prefix, middle, suffix, kind) or None."""
+    lines = text.split("\n")
+    starts, pos = [], 0
+    for line in lines:
+        starts.append(pos)
+        pos += len(line) + 1
+    content = [i for i, line in enumerate(lines) if len(line.strip()) >= 4]
+    if not content:
+        return None
+    i = rnd.choice(content)
+    indent = len(lines[i]) - len(lines[i].lstrip())
+    kind = rnd.choices(["line", "line-cursor", "block", "span"], weights=[4, 2, 2, 1])[0]
+    if kind == "line":
+        s, e = starts[i] + indent, starts[i] + len(lines[i].rstrip())
+    elif kind == "line-cursor":
+        body = len(lines[i].rstrip())
+        s = starts[i] + rnd.randint(indent, max(indent, body - 1))
+        e = starts[i] + body
+    elif kind == "block":
+        j = min(len(lines) - 1, i + rnd.randint(1, 5))
+        s, e = starts[i] + indent, starts[j] + len(lines[j].rstrip())
+    else:
+        s = rnd.randrange(len(text))
+        e = min(len(text), s + rnd.randint(1, 80))
+    if e <= s:
+        return None
+    return text[:s], text[s:e], text[e:], kind
 
-    def get(self, batch_size, rng, t=None, kind=None):
-        """Returns clean ids, noisy ids, loss weights, attention mask; all [B, S]."""
-        rows = []
-        for _ in range(batch_size):
-            use_infill = (rng.random() < self.infill_fraction) if kind is None else kind == "infill"
-            rows.append(self.infill(rng) if use_infill else self.plain(rng))
-        ids = np.stack([r[0] for r in rows])
-        maskable = np.stack([r[1] for r in rows])
-        attend = np.stack([r[2] for r in rows])
-        tt = rng.uniform(self.eps, 1.0, size=(batch_size, 1)) if t is None else np.full((batch_size, 1), t)
-        masked = (rng.random(ids.shape) < tt) & maskable
-        # Every example must have something to learn from.
-        for b in np.where(~masked.any(1))[0]:
-            masked[b, rng.choice(np.where(maskable[b])[0])] = True
-        noisy = np.where(masked, self.sp.mask, ids)
-        if self.weighting == "1/t":
-            weights = masked / tt / maskable.sum(1, keepdims=True)
-        else:  # "mean": plain average over masked tokens (lower variance, biased away from the ELBO)
-            weights = masked / masked.sum(1, keepdims=True)
-        return (torch.from_numpy(ids), torch.from_numpy(noisy), torch.from_numpy(weights.astype(np.float32)),
-                torch.from_numpy(attend))
+
+class InfillExamples:
+    def __init__(self, texts, tokenizer, prefix_tokens=256, suffix_tokens=96, canvas_tokens=32, seed=0):
+        self.texts, self.tok = texts, tokenizer
+        self.prefix_tokens, self.suffix_tokens, self.canvas_tokens = prefix_tokens, suffix_tokens, canvas_tokens
+        self.rnd = random.Random(seed)
+
+    def encode(self, s):
+        return self.tok.encode(s).ids if s else []
+
+    def one(self):
+        """(context ids, canvas target ids, middle length, kind)."""
+        while True:
+            text = self.rnd.choice(self.texts)
+            hole = cut_hole(text, self.rnd)
+            if hole is None:
+                continue
+            prefix, middle, suffix, kind = hole
+            # Encode only a window around the hole: whole files would cost more than the model.
+            prefix, suffix = prefix[-self.prefix_tokens * 6:], suffix[: self.suffix_tokens * 6]
+            mid = self.encode(middle)
+            if not 0 < len(mid) < self.canvas_tokens:
+                continue
+            pre = self.encode(prefix)[-self.prefix_tokens:]
+            suf = self.encode(suffix)[: self.suffix_tokens]
+            slack = self.rnd.randint(0, min(12, self.canvas_tokens - len(mid)))
+            return [SUFFIX, *suf, PREFIX, *pre], mid + [PAD] * slack, len(mid), kind
+
+    def batch(self, n):
+        """Padded tensors for n examples: ids, positions, attention mask, targets (-100 = no loss)."""
+        rows = [self.one() for _ in range(n)]
+        width = max(len(c) + len(t) for c, t, _, _ in rows)
+        ids = torch.full((n, width), PAD, dtype=torch.long)
+        targets = torch.full((n, width), -100, dtype=torch.long)
+        mask = torch.zeros(n, width, width, dtype=torch.long)
+        for b, (ctx, canvas, _, _) in enumerate(rows):
+            N, C = len(ctx), len(canvas)
+            noisy = list(canvas)
+            t = self.rnd.uniform(0.05, 1.0)
+            clean_left = self.rnd.randint(0, C - 1) if self.rnd.random() < 0.5 else 0
+            masked = [j >= clean_left and self.rnd.random() < t for j in range(C)]
+            if not any(masked):
+                masked[self.rnd.randrange(clean_left, C)] = True
+            for j in range(C):
+                if masked[j]:
+                    noisy[j] = MASK
+                    # Token shift: canvas position j is predicted at the position before it.
+                    targets[b, N + j - 1] = canvas[j]
+            ids[b, : N + C] = torch.tensor(ctx + noisy)
+            mask[b, :N, :N] = torch.ones(N, N, dtype=torch.long).tril()   # context: causal
+            mask[b, N : N + C, : N + C] = 1                               # canvas: all context + whole canvas
+            mask[b, N + C :, 0] = 1                                        # padding rows read something (no NaN)
+        pos = torch.arange(width)[None].expand(n, width)
+        return ids, pos, mask, targets

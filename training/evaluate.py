@@ -1,97 +1,173 @@
 """
-Measure a checkpoint and record the numbers in the exported model.json:
-masked-token accuracy at t = 0.15 and t = 0.5 on validation windows, validation
-loss, and exact match of single-line infills on the validation split (canvas of
-24 tokens, greedy, the completion cut at its first newline as the editor does).
+Quality of a checkpoint (or of the unadapted base used autoregressively), in PyTorch.
 
-  /usr/bin/python3 training/evaluate.py --ckpt training/runs/default/ckpt.pt --model-dir models/default
+    python training/evaluate.py --ckpt training/runs/default/ckpt.pt --holes bench/holes-heldout.jsonl \
+        --humaneval single,multi,random --limit 100 --out bench/results/quality-default.json
+    python training/evaluate.py --base --mode ar --holes ... --humaneval single     # the baseline
+
+Holes: exact match and edit similarity (the same definitions as bench/eval.ts), by language and
+kind; single-line holes are decoded in single-line mode and cut at the first line break, as the
+editor shows them. HumanEval-Infilling: pass@1, greedy; each program runs in a subprocess with a
+timeout and, where `unshare -n` works, without network. The benchmark never enters training.
 """
 import argparse
+import gzip
 import json
 import os
-import random
+import subprocess
+import tempfile
 import time
 
-import numpy as np
 import torch
 
-from data import Batches
+from base import load_base, special_tokens
 from model import MaskPredictor, ModelConfig
-from sample import infill
-from tokenizer import Tokenizer
+from sample import autoregressive, infill
+
+EVAL_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "eval", "humaneval-infilling")
+SETS = {"single": ("HumanEval-SingleLineInfilling.jsonl.gz", 24), "multi": ("HumanEval-MultiLineInfilling.jsonl.gz", 64),
+        "random": ("HumanEval-RandomSpanInfillingLight.jsonl.gz", 48)}
 
 
-def single_line_holes(val_jsonl, n, seed):
-    """Holes where the cursor sits after a line's indentation and the rest of the line is missing."""
-    docs = [json.loads(l) for l in open(val_jsonl, encoding="utf-8")]
-    rng = random.Random(seed)
-    holes = []
-    while len(holes) < n:
-        text = rng.choice(docs)["text"]
-        lines = text.split("\n")
-        i = rng.randrange(len(lines))
-        line = lines[i]
-        if len(line.strip()) < 4:
-            continue
-        start = sum(len(l) + 1 for l in lines[:i]) + len(line) - len(line.lstrip())
-        end = start + len(line.strip())
-        holes.append((text[:start], text[start:end], text[end:]))
-    return holes
+def edit_similarity(a, b):
+    if a == b:
+        return 1.0
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i]
+        for j in range(1, len(b) + 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])))
+        prev = cur
+    return 1 - prev[-1] / max(len(a), len(b), 1)
+
+
+def subsample(items, limit):
+    """Every n-th item, so a limit still spans the whole benchmark (as bench/eval.ts does)."""
+    if not limit or limit >= len(items):
+        return items
+    step = len(items) / limit
+    return [items[int(i * step)] for i in range(limit)]
+
+
+def isolation():
+    ok = subprocess.run(["bash", "-c", "unshare -n true"], capture_output=True).returncode == 0
+    return "unshare -n " if ok else ""
+
+
+def passes(program, prefix_cmd, timeout=10):
+    with tempfile.TemporaryDirectory() as d:
+        with open(os.path.join(d, "prog.py"), "w") as f:
+            f.write(program)
+        cmd = f"ulimit -v 2097152; exec timeout -s KILL {timeout} {prefix_cmd}python3 prog.py"
+        return subprocess.run(["bash", "-c", cmd], cwd=d, capture_output=True, env={"PATH": os.environ["PATH"], "HOME": d}).returncode == 0
+
+
+class Completer:
+    """One way of filling a hole: the infill sampler, or the base continuing the prefix."""
+
+    def __init__(self, model, tok, mode, steps, block, threshold):
+        self.model, self.tok, self.mode = model, tok, mode
+        self.steps, self.block, self.threshold = steps, block, threshold
+        self.specials = special_tokens()
+        vocab = tok.get_vocab()
+        self.line_breaks = frozenset(i for t, i in vocab.items() if "Ċ" in t or "č" in t)
+        self.passes = 0
+
+    def encode(self, s):
+        return self.tok.encode(s).ids if s else []
+
+    def __call__(self, prefix, suffix, canvas, single_line):
+        if self.mode == "ar":
+            banned = [v for k, v in self.specials.items()]
+            ids = autoregressive(self.model, self.encode(prefix), self.line_breaks if single_line else set(),
+                                 max_tokens=canvas, banned=banned)
+            self.passes += len(ids)
+        else:
+            ids, n = infill(self.model, self.encode(prefix), self.encode(suffix), self.specials, self.line_breaks,
+                            canvas=canvas, steps=self.steps if self.steps else canvas, block_length=self.block,
+                            threshold=self.threshold, single_line=single_line)
+            self.passes += n
+        text = self.tok.decode(ids, skip_special_tokens=True)
+        if single_line and "\n" in text:
+            text = text[: text.index("\n")]
+        return text
+
+
+def eval_holes(complete, path, limit):
+    holes = subsample([json.loads(l) for l in open(path, encoding="utf-8")], limit)
+    by = {}
+    for h in holes:
+        single = "\n" not in h["middle"].strip("\n")
+        got = complete(h["prefix"], h["suffix"], 24 if single else 64, single).rstrip()
+        want = h["middle"].rstrip()
+        for key in ("all", h["language"], f"{h['language']}/{h.get('kind', '?')}"):
+            s = by.setdefault(key, {"n": 0, "exact": 0, "sim": 0.0})
+            s["n"] += 1
+            s["exact"] += got == want
+            s["sim"] += edit_similarity(got, want)
+    return {k: {"holes": s["n"], "exact_match": round(s["exact"] / s["n"], 4), "edit_similarity": round(s["sim"] / s["n"], 4)}
+            for k, s in sorted(by.items())}
+
+
+def eval_humaneval(complete, sets, limit):
+    iso, out = isolation(), {}
+    for name in sets:
+        fname, canvas = SETS[name]
+        tasks = subsample([json.loads(l) for l in gzip.open(os.path.join(EVAL_DIR, fname), "rt")], limit)
+        ok = 0
+        for t in tasks:
+            got = complete(t["prompt"], t["suffix"], canvas, name == "single")
+            if name == "single":
+                got += "\n"
+            elif name == "multi" and not got.endswith("\n"):
+                got += "\n"
+            ok += passes(f"{t['prompt']}{got}{t['suffix']}\n{t['test']}\ncheck({t['entry_point']})\n", iso)
+        out[name] = {"tasks": len(tasks), "passed": ok, "pass_at_1": round(ok / len(tasks), 4)}
+        print(name, out[name], flush=True)
+    return out
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--ckpt", required=True)
-    ap.add_argument("--model-dir", required=True)
-    ap.add_argument("--data-dir", default="training/data/prepared")
-    ap.add_argument("--corpus", default="training/data/corpus")
-    ap.add_argument("--holes", type=int, default=200)
-    ap.add_argument("--batches", type=int, default=16)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--ckpt")
+    src.add_argument("--base", action="store_true")
+    ap.add_argument("--base-dir", default="training/data/base")
+    ap.add_argument("--mode", choices=["infill", "ar"], default="infill")
+    ap.add_argument("--holes", nargs="*", default=[])
+    ap.add_argument("--humaneval", default="")
+    ap.add_argument("--limit", type=int, default=100)
+    ap.add_argument("--holes-limit", type=int, default=0)
+    ap.add_argument("--steps", type=int, default=0, help="passes per canvas (0 = one token per pass)")
+    ap.add_argument("--block", type=int, default=8)
+    ap.add_argument("--threshold", type=float, default=0.0)
+    ap.add_argument("--out")
     args = ap.parse_args()
-    torch.set_num_threads(os.cpu_count() or 1)
 
-    ck = torch.load(args.ckpt, map_location="cpu")
-    model = MaskPredictor(ModelConfig(**ck["model_config"]))
-    model.load_state_dict(ck["model"])
+    from tokenizers import Tokenizer
+    tok = Tokenizer.from_file(os.path.join(args.base_dir, "tokenizer.json"))
+    if args.base:
+        model, _ = load_base(args.base_dir)
+    else:
+        ck = torch.load(args.ckpt, map_location="cpu")
+        model = MaskPredictor(ModelConfig(**ck["config"]))
+        model.load_state_dict(ck["model"])
     model.eval()
-    tok = Tokenizer(os.path.join(args.model_dir, "tokenizer.json"))
-    specials = {k.strip("<|>"): v for k, v in tok.special.items()}
-    seq_len = ck["train_config"]["seq_len"]
-    val = Batches(args.data_dir, "val", seq_len, 0.5, ck["train_config"]["max_canvas"])
-
-    metrics = {}
-    with torch.no_grad():
-        for name, t in (("masked_acc_t015", 0.15), ("masked_acc_t050", 0.5)):
-            rng = np.random.default_rng(7)
-            hits = total = 0
-            for _ in range(args.batches):
-                ids, noisy, weights, attend = val.get(8, rng, t=t, kind="plain")
-                pos = torch.arange(ids.shape[1]).expand_as(ids)
-                logits, _, _ = model(noisy, pos, attend, *model.empty_past(ids.shape[0]))
-                sel = weights > 0
-                hits += (logits[sel].argmax(-1) == ids[sel]).sum().item()
-                total += sel.sum().item()
-            metrics[name] = round(hits / total, 4)
-
+    complete = Completer(model, tok, args.mode, args.steps, args.block, args.threshold)
     t0 = time.time()
-    exact = 0
-    holes = single_line_holes(os.path.join(args.corpus, "val.jsonl"), args.holes, seed=11)
-    for prefix, middle, suffix in holes:
-        pre = tok.encode(prefix)[-320:]
-        suf = tok.encode(suffix)[:128]
-        out = tok.decode(infill(model, pre, suf, specials, canvas=24, steps=24, block_length=8))
-        exact += out.split("\n")[0].rstrip() == middle.rstrip()
-    metrics["single_line_exact_match"] = round(exact / len(holes), 4)
-    metrics["single_line_holes"] = len(holes)
-    metrics["single_line_setup"] = "val split, cursor after indentation, canvas 24, 24 steps, block 8, greedy"
-    print(f"single-line exact match {exact}/{len(holes)} in {time.time() - t0:.0f}s")
-
-    path = os.path.join(args.model_dir, "model.json")
-    manifest = json.load(open(path))
-    manifest["metrics"] = {**manifest.get("metrics", {}), **metrics}
-    with open(path, "w") as f:
-        json.dump(manifest, f, indent=2)
-    print(json.dumps(metrics, indent=2))
+    result = {"model": args.ckpt or "base", "mode": args.mode, "steps": args.steps, "block": args.block,
+              "threshold": args.threshold, "holes": {}, "humaneval": {}}
+    for path in args.holes:
+        result["holes"][os.path.basename(path)] = eval_holes(complete, path, args.holes_limit)
+        print(path, json.dumps(result["holes"][os.path.basename(path)].get("all")), flush=True)
+    if args.humaneval:
+        result["humaneval"] = eval_humaneval(complete, args.humaneval.split(","), args.limit)
+    result["seconds"] = round(time.time() - t0)
+    result["passes"] = complete.passes
+    print(json.dumps(result, indent=1))
+    if args.out:
+        os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
+        json.dump(result, open(args.out, "w"), indent=1)
 
 
 if __name__ == "__main__":

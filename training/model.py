@@ -1,13 +1,19 @@
 """
-A bidirectional mask predictor: a LLaMA-style transformer without a causal mask.
+The mask predictor: a LLaMA-style transformer whose attention pattern is given per query.
 
-RMSNorm, rotary positions, SwiGLU, multi-head attention, tied embeddings. Written
-by hand (no scaled_dot_product_attention, no nn.RMSNorm) so that it runs on torch
-1.13 on a CPU, on torch 2.x with CUDA, and exports to plain ONNX ops.
+RMSNorm, rotary positions, SwiGLU, grouped-query attention, tied embeddings: the
+layout of the pretrained base (SmolLM2) it starts from. Written by hand (no
+scaled_dot_product_attention, no nn.RMSNorm) so that it runs on torch 1.13 on a
+CPU, on torch 2.x with CUDA, and exports to plain ONNX ops.
+
+Which key each query may see is an input (`attention_mask`, [B, S, P+S]), not a
+property of the model: the context runs causally (as the base was trained), the
+canvas bidirectionally against the context and itself. The same weights then
+serve as the base's causal LM and as the block-diffusion infiller.
 
 forward() has the ONNX contract's signature: it takes the K/V of P earlier
-positions and returns the K/V of its own S positions, so one graph serves both a
-full pass (P = 0) and a cached block pass.
+positions and returns the K/V of its own S positions, so one graph serves a pass
+over new context tokens and a pass over the canvas against the cached context.
 """
 import math
 from dataclasses import dataclass
@@ -19,13 +25,14 @@ import torch.nn.functional as F
 
 @dataclass
 class ModelConfig:
-    vocab_size: int = 8192
-    n_layer: int = 6
-    n_head: int = 4
-    d_model: int = 256
-    ffn_hidden: int = 688
-    max_positions: int = 1024
-    rope_base: float = 10000.0
+    vocab_size: int = 49152
+    n_layer: int = 30
+    n_head: int = 9
+    n_kv_head: int = 3
+    d_model: int = 576
+    ffn_hidden: int = 1536
+    max_positions: int = 8192
+    rope_base: float = 100000.0
     norm_eps: float = 1e-5
 
     @property
@@ -53,31 +60,40 @@ def rotary(x, cos, sin):
 class Attention(nn.Module):
     def __init__(self, cfg):
         super().__init__()
-        self.n_head, self.head_dim = cfg.n_head, cfg.head_dim
-        self.qkv = nn.Linear(cfg.d_model, 3 * cfg.d_model, bias=False)
-        self.out = nn.Linear(cfg.d_model, cfg.d_model, bias=False)
+        self.n_head, self.n_kv_head, self.head_dim = cfg.n_head, cfg.n_kv_head, cfg.head_dim
+        self.q = nn.Linear(cfg.d_model, cfg.n_head * cfg.head_dim, bias=False)
+        self.k = nn.Linear(cfg.d_model, cfg.n_kv_head * cfg.head_dim, bias=False)
+        self.v = nn.Linear(cfg.d_model, cfg.n_kv_head * cfg.head_dim, bias=False)
+        self.out = nn.Linear(cfg.n_head * cfg.head_dim, cfg.d_model, bias=False)
 
     def forward(self, x, cos, sin, bias, past_k, past_v):
         B, S, _ = x.shape
-        q, k, v = self.qkv(x).view(B, S, 3, self.n_head, self.head_dim).permute(2, 0, 3, 1, 4)
+        D, H, G = self.head_dim, self.n_head, self.n_head // self.n_kv_head
+        q = self.q(x).view(B, S, H, D).transpose(1, 2)
+        k = self.k(x).view(B, S, self.n_kv_head, D).transpose(1, 2)
+        v = self.v(x).view(B, S, self.n_kv_head, D).transpose(1, 2)
         q, k = rotary(q, cos, sin), rotary(k, cos, sin)
-        keys = torch.cat([past_k, k], dim=2)      # [B, H, P+S, D]
+        keys = torch.cat([past_k, k], dim=2)      # [B, Hkv, P+S, D]
         values = torch.cat([past_v, v], dim=2)
-        att = (q @ keys.transpose(-2, -1)) * (1.0 / math.sqrt(self.head_dim)) + bias
+        # Grouped-query attention: the query heads of a group read the same key/value head.
+        T = keys.shape[2]
+        keys = keys[:, :, None].expand(B, self.n_kv_head, G, T, D).reshape(B, H, T, D)
+        values = values[:, :, None].expand(B, self.n_kv_head, G, T, D).reshape(B, H, T, D)
+        att = (q @ keys.transpose(-2, -1)) * (1.0 / math.sqrt(D)) + bias
         att = torch.softmax(att, dim=-1)
-        y = (att @ values).transpose(1, 2).reshape(B, S, -1)
+        y = (att @ values).transpose(1, 2).reshape(B, S, H * D)
         return self.out(y), k, v
 
 
 class MLP(nn.Module):
     def __init__(self, cfg):
         super().__init__()
-        self.gate_up = nn.Linear(cfg.d_model, 2 * cfg.ffn_hidden, bias=False)
+        self.gate = nn.Linear(cfg.d_model, cfg.ffn_hidden, bias=False)
+        self.up = nn.Linear(cfg.d_model, cfg.ffn_hidden, bias=False)
         self.down = nn.Linear(cfg.ffn_hidden, cfg.d_model, bias=False)
 
     def forward(self, x):
-        gate, up = self.gate_up(x).chunk(2, dim=-1)
-        return self.down(F.silu(gate) * up)
+        return self.down(F.silu(self.gate(x)) * self.up(x))
 
 
 class Block(nn.Module):
@@ -104,9 +120,6 @@ class MaskPredictor(nn.Module):
         half = cfg.head_dim // 2
         self.register_buffer("inv_freq", 1.0 / (cfg.rope_base ** (torch.arange(half).float() / half)), persistent=False)
         self.apply(self._init)
-        for b in self.blocks:  # residual projections start small, as in GPT-2
-            nn.init.normal_(b.attn.out.weight, std=0.02 / math.sqrt(2 * cfg.n_layer))
-            nn.init.normal_(b.mlp.down.weight, std=0.02 / math.sqrt(2 * cfg.n_layer))
 
     @staticmethod
     def _init(m):
@@ -117,11 +130,11 @@ class MaskPredictor(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
     def hidden(self, input_ids, position_ids, attention_mask, past_key, past_value):
-        """Final hidden states [B, S, d] and the K/V of the S input positions."""
+        """Final hidden states [B, S, d] and the K/V of the S input positions, [L, B, Hkv, S, D] each."""
         freqs = position_ids.unsqueeze(-1).float() * self.inv_freq        # [B, S, D/2]
         cos, sin = freqs.cos().unsqueeze(1), freqs.sin().unsqueeze(1)     # [B, 1, S, D/2]
-        # 1 = attend. Masked keys get a large negative bias; every query sees the same keys.
-        bias = ((1.0 - attention_mask.float()) * -1e9)[:, None, None, :]  # [B, 1, 1, P+S]
+        # attention_mask[b, i, j] = 1: query i may read key j (the P cached keys first, then the S new ones).
+        bias = ((1.0 - attention_mask.float()) * -1e9)[:, None]          # [B, 1, S, P+S]
         x = self.embed(input_ids)
         keys, values = [], []
         for i, block in enumerate(self.blocks):
@@ -139,5 +152,10 @@ class MaskPredictor(nn.Module):
 
     def empty_past(self, batch, device=None):
         c = self.cfg
-        z = torch.zeros(c.n_layer, batch, c.n_head, 0, c.head_dim, device=device)
+        z = torch.zeros(c.n_layer, batch, c.n_kv_head, 0, c.head_dim, device=device)
         return z, z
+
+
+def causal_mask(batch, seq, device=None):
+    """[B, S, S] lower-triangular: each position reads itself and what came before (the base's pattern)."""
+    return torch.ones(seq, seq, dtype=torch.long, device=device).tril()[None].expand(batch, seq, seq)
