@@ -8,7 +8,7 @@ import { CancelledError } from '../../model-host/src/sampler';
 import type { InfillRequest, SamplerOptions } from '../../model-host/src/types';
 import { modelsDir } from '../helpers/paths';
 
-const greedy: SamplerOptions = { steps: 16, blockLength: 8, temperature: 0, dualCache: true, threshold: 0.9, remasking: 'low_confidence' };
+const greedy: SamplerOptions = { steps: 16, blockLength: 8, temperature: 0, threshold: 0.9 };
 const request = (sampler: Partial<SamplerOptions> = {}, canvasLengths = [16]): InfillRequest => ({
   prefix: 'import os\n\n\ndef list_files(root):\n    result = []\n    for name in os.listdir(root):\n        ',
   suffix: '\n    return result\n',
@@ -74,7 +74,7 @@ test('a canvas longer than the model\'s positions is refused', async () => {
 
 test('cancellation rejects with CancelledError and the engine keeps serving', async () => {
   const ac = new AbortController();
-  const running = engine.infill(request({ steps: 64, threshold: 0, dualCache: false }, [64]), ac.signal);
+  const running = engine.infill(request({ steps: 64, threshold: 0 }, [64]), ac.signal);
   setImmediate(() => ac.abort());
   await assert.rejects(running, CancelledError);
   const r = await engine.infill(request({}, [8]));

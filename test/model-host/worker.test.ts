@@ -11,7 +11,7 @@ const tiny = tinyModel;
 const workerScript = path.join(repoRoot, 'out/model-host/src/worker.js');
 const req = (canvas: number, steps: number): InfillRequest => ({
   prefix: 'function add(a: number, b: number): number {\n  return ', suffix: ';\n}\n', canvasLengths: [canvas],
-  sampler: { steps, blockLength: 8, temperature: 0, dualCache: false, remasking: 'low_confidence', minTokens: 64 },
+  sampler: { steps, blockLength: 8, temperature: 0, minTokens: 64 },
 });
 
 test('the default worker script is worker.js next to the client', () => {

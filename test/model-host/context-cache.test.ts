@@ -1,0 +1,158 @@
+// Context reuse across requests on the real tiny model: after appending tokens, editing in the
+// middle, deleting at the end or switching documents, the warm state (kept K/V + a pass over the
+// new tokens) must give what a cold pass over the whole context gives, computing only the tokens
+// after the longest common prefix. Also the K/V copies themselves, and the memory bound.
+import { after, before, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ContextCache } from '../../model-host/src/context-cache';
+import { concatKv, emptyKv, repeatKv, sliceKv, type KvCache } from '../../model-host/src/kv-cache';
+import { loadManifest, type ModelFiles } from '../../model-host/src/manifest';
+import { canvasPass, type ContextState } from '../../model-host/src/sampler';
+import { ModelSession } from '../../model-host/src/session';
+import { CodeTokenizer } from '../../model-host/src/tokenizer';
+import { modelsDir } from '../helpers/paths';
+
+let files: ModelFiles;
+let session: ModelSession;
+let tok: CodeTokenizer;
+const shape = () => ({ layers: files.manifest.n_layer, kvHeads: files.manifest.n_kv_head, headDim: files.manifest.head_dim });
+
+before(async () => {
+  files = loadManifest(path.join(modelsDir, 'tiny'));
+  session = await ModelSession.open(files, 'cpu', 1);
+  tok = new CodeTokenizer(JSON.parse(fs.readFileSync(files.tokenizerPath, 'utf8')), files.manifest.special_tokens);
+});
+after(() => session.release());
+
+const ids = (suffix: string, prefix: string) => {
+  const s = files.manifest.special_tokens;
+  return [s.suffix, ...tok.encode(suffix), s.prefix, ...tok.encode(prefix)];
+};
+
+function maxDiff(a: Float32Array, b: Float32Array): number {
+  assert.equal(a.length, b.length);
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+  return d;
+}
+
+function argmax(a: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < a.length; i++) if (a[i] > a[best]) best = i;
+  return best;
+}
+
+/**
+ * Warm and cold states agree: the next-token logits, the K/V, and a canvas pass against each.
+ * The int8 graph quantizes activations with one scale per pass, so K/V computed in two passes
+ * differ slightly from one pass over everything: 0.05 bounds that on logits that span about 1.
+ */
+async function assertSameState(warm: ContextState, cold: ContextState): Promise<void> {
+  assert.equal(warm.length, cold.length);
+  assert.ok(maxDiff(warm.lastLogits, cold.lastLogits) < 0.05, `last logits differ by ${maxDiff(warm.lastLogits, cold.lastLogits)}`);
+  assert.equal(argmax(warm.lastLogits), argmax(cold.lastLogits));
+  assert.ok(maxDiff(warm.past.key, cold.past.key) < 0.05 && maxDiff(warm.past.value, cold.past.value) < 0.05);
+  const { mask } = files.manifest.special_tokens;
+  const canvas = [...tok.encode(' x +'), mask, mask, mask];
+  const a = await canvasPass(session, [canvas], warm, mask);
+  const b = await canvasPass(session, [canvas], cold, mask);
+  assert.ok(maxDiff(a.logits, b.logits) < 0.05, `canvas logits differ by ${maxDiff(a.logits, b.logits)}`);
+}
+
+const cold = async (context: number[]) => (await new ContextCache(shape()).prepare(session, 'cold', context, false)).state;
+
+test('K/V copies: slice, concat and repeat move whole runs along the position axis', () => {
+  const s = { layers: 2, kvHeads: 3, headDim: 2 };
+  // Entry value = 1000*run + 10*position + d, runs = layers x batch x heads.
+  const make = (length: number, from: number): KvCache => {
+    const key = new Float32Array(6 * length * 2);
+    for (let r = 0; r < 6; r++) for (let p = 0; p < length; p++) for (let d = 0; d < 2; d++) key[(r * length + p) * 2 + d] = 1000 * r + 10 * (from + p) + d;
+    return { key, value: key.map((v) => -v), batch: 1, length };
+  };
+  const whole = make(5, 0);
+  const joined = concatKv(sliceKv(whole, 3, s), make(2, 3), s);
+  assert.deepEqual(joined.key, whole.key);
+  assert.deepEqual(joined.value, whole.value);
+  assert.equal(sliceKv(whole, 5, s), whole, 'keeping everything is no copy');
+  assert.equal(concatKv(emptyKv(), whole, s), whole);
+  const twice = repeatKv(whole, 2, s);
+  assert.equal(twice.batch, 2);
+  // Layer 0 holds both rows' heads before layer 1 starts.
+  const per = 3 * 5 * 2;
+  assert.deepEqual(twice.key.subarray(0, per), whole.key.subarray(0, per));
+  assert.deepEqual(twice.key.subarray(per, 2 * per), whole.key.subarray(0, per));
+  assert.deepEqual(twice.key.subarray(2 * per, 3 * per), whole.key.subarray(per, 2 * per));
+});
+
+test('typing at the cursor computes only the new tokens, and the warm state equals a cold one', async () => {
+  const cache = new ContextCache(shape());
+  const suffix = '\n    return total\n';
+  let prefix = 'def total(values):\n    total = 0\n    for v in values:\n        total ';
+  const first = await cache.prepare(session, 'doc', ids(suffix, prefix));
+  assert.deepEqual({ computed: first.stats.computed, reused: first.stats.reused }, { computed: first.stats.tokens, reused: 0 });
+  const computed: number[] = [];
+  for (const typed of ['+', '=', ' v', '\n']) {
+    prefix += typed;
+    const context = ids(suffix, prefix);
+    const r = await cache.prepare(session, 'doc', context);
+    computed.push(r.stats.computed);
+    assert.equal(r.stats.computed + r.stats.reused, context.length);
+    await assertSameState(r.state, await cold(context));
+  }
+  assert.ok(computed.every((n) => n >= 1 && n <= 3), `tokens computed per keystroke: ${computed}`);
+});
+
+test('the same context again computes nothing; a shorter one recomputes its last token only', async () => {
+  const cache = new ContextCache(shape());
+  const context = ids('}\n', 'function f(a) {\n  return a * 2;');
+  await cache.prepare(session, 'doc', context);
+  const again = await cache.prepare(session, 'doc', context);
+  assert.equal(again.stats.computed, 0);
+  const shorter = context.slice(0, -2);
+  const back = await cache.prepare(session, 'doc', shorter);
+  assert.equal(back.stats.computed, 1, 'the last token runs again: its logits predict the canvas');
+  await assertSameState(back.state, await cold(shorter));
+});
+
+test('an edit in the middle keeps the tokens before it and recomputes the rest', async () => {
+  const cache = new ContextCache(shape());
+  const suffix = '\nprint(area(2))\n';
+  const a = ids(suffix, 'import math\n\ndef area(r):\n    return math.pi * r ');
+  const b = ids(suffix, 'import math\n\ndef areas(r):\n    return math.pi * r ');
+  await cache.prepare(session, 'doc', a);
+  let common = 0;
+  while (a[common] === b[common]) common++;
+  const r = await cache.prepare(session, 'doc', b);
+  assert.equal(r.stats.reused, common);
+  assert.equal(r.stats.computed, b.length - common);
+  await assertSameState(r.state, await cold(b));
+  // An edit in the suffix (first in the layout) recomputes nearly everything.
+  const c = ids('\nprint(area(3))\n', 'import math\n\ndef areas(r):\n    return math.pi * r ');
+  const s = await cache.prepare(session, 'doc', c);
+  assert.ok(s.stats.reused < 10, `reused ${s.stats.reused}`);
+  await assertSameState(s.state, await cold(c));
+});
+
+test('documents have separate entries, least recently used first out, under a bound', async () => {
+  const cache = new ContextCache(shape(), { maxDocuments: 2, maxBytes: 1 << 30 });
+  const context = (n: number) => ids('', `x${n} = ${n}\n`.repeat(5));
+  await cache.prepare(session, 'a', context(1));
+  await cache.prepare(session, 'b', context(2));
+  const other = await cache.prepare(session, 'a', context(1));
+  assert.equal(other.stats.computed, 0, 'a was kept while b was used');
+  await cache.prepare(session, 'c', context(3));
+  assert.deepEqual(cache.documents, ['a', 'c'], 'b was the least recently used');
+  const fresh = await cache.prepare(session, 'b', context(2));
+  assert.equal(fresh.stats.computed, fresh.stats.tokens);
+  // A byte bound smaller than one entry keeps nothing; reuse false neither reads nor writes.
+  const small = new ContextCache(shape(), { maxDocuments: 4, maxBytes: 1000 });
+  await small.prepare(session, 'a', context(1));
+  assert.deepEqual(small.documents, []);
+  const off = new ContextCache(shape());
+  await off.prepare(session, 'a', context(1), false);
+  assert.deepEqual(off.documents, []);
+  const perToken = 2 * shape().layers * shape().kvHeads * shape().headDim * 4; // K and V, float32
+  assert.equal(cache.bytes, (context(1).length + context(3).length) * perToken);
+});
