@@ -1,5 +1,5 @@
-// LocalEngine end to end on the tiny model: what load reports, ranking, token budgets, timings,
-// cancellation.
+// LocalEngine end to end on the tiny model: what load reports, ranking, token budgets and the
+// coarse prefix cut, context reuse per document, the per-request breakdown, cancellation.
 import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
@@ -22,7 +22,7 @@ before(async () => {
   assert.equal(info.name, 'tiny');
   assert.equal(info.provider, 'cpu');
   assert.equal(info.path, path.join(modelsDir, 'tiny'));
-  assert.equal(info.parameters, 282784);
+  assert.equal(info.parameters, 3219776);
   assert.ok(info.loadMs > 0);
   assert.deepEqual(info.providerNotes, [], 'cpu was asked for, so nothing was skipped');
 });
@@ -41,10 +41,14 @@ test('one candidate per canvas length, ranked by confidence, with consistent cou
     assert.ok(Number.isFinite(c.confidence) && c.confidence <= 0);
     assert.ok(c.tokens >= 1 && c.tokens <= c.canvasLength, 'minTokens defaults to 1');
     assert.ok(!/<\|(mask|pad|bos|eos)\|>/.test(c.text));
-    assert.ok(c.steps >= 1 && c.steps <= r.forwards, 'a candidate takes part in some of the batch\'s passes');
+    assert.ok(c.steps >= 1 && c.steps <= r.canvasPasses + 1, 'a candidate commits in some of the batch\'s steps');
   }
-  assert.equal(r.forwards, Math.max(...r.candidates.map((c) => c.steps)), 'the candidates share their passes');
-  assert.ok(r.timings.totalMs >= r.timings.sampleMs && r.timings.sampleMs > 0 && r.timings.tokenizeMs >= 0);
+  const steps = r.candidates.map((c) => c.steps);
+  assert.ok(r.canvasPasses >= Math.max(...steps) - 1 && r.canvasPasses < steps.reduce((a, b) => a + b, 0), 'the candidates share their passes');
+  assert.equal(r.forwards, r.canvasPasses + (r.context.computed > 0 ? 1 : 0));
+  const t = r.timings;
+  assert.ok(t.totalMs >= t.sampleMs && t.sampleMs > 0 && t.tokenizeMs >= 0);
+  assert.ok(t.modelMs > 0 && t.modelMs <= t.totalMs && t.contextMs >= 0 && t.contextMs <= t.sampleMs);
 });
 
 test('greedy requests are deterministic', async () => {
@@ -53,22 +57,70 @@ test('greedy requests are deterministic', async () => {
   assert.deepEqual(a.candidates, b.candidates);
 });
 
-test('budgets keep the end of the prefix and the start of the suffix', async () => {
+test('budgets keep the start of the suffix and cut the prefix at its start, in whole steps of lines', async () => {
   const long = { ...request(), prefix: 'x = 1\n'.repeat(3000), suffix: 'y = 2\n'.repeat(3000) };
   const r = await engine.infill({ ...long, maxPrefixTokens: 100, maxSuffixTokens: 40 });
-  assert.equal(r.prefixTokens, 100);
   assert.equal(r.suffixTokens, 40);
-  // Without budgets both sides are cut to fit max_positions (1024) with the canvas and bos/eos.
+  // 'x = 1\n' is 5 tokens and steps start every 16 lines from the text's start: the 3000 lines
+  // end with a step of 8 lines (40 tokens), and the 16 lines before it would pass 100.
+  assert.equal(r.prefixTokens, 40);
+  // Default budgets: 384 prefix (8 + 4 x 16 lines = 360 tokens here), 128 suffix.
   const fit = await engine.infill(long);
-  assert.equal(fit.prefixTokens + fit.suffixTokens + 16 + 2, 1024);
-  assert.ok(fit.suffixTokens >= Math.floor((1024 - 18) / 4));
+  assert.equal(fit.suffixTokens, 128);
+  assert.equal(fit.prefixTokens, 360);
+  assert.equal(fit.context.tokens, 2 + 360 + 128);
   // Short text is kept whole.
   const short = await engine.infill({ ...request(), maxPrefixTokens: 10000, maxSuffixTokens: 10000 });
   assert.ok(short.prefixTokens > 10 && short.suffixTokens > 3);
 });
 
+test('typing at the end of a long prefix reuses the context: a few tokens per keystroke, the start moves rarely', async () => {
+  const e = new LocalEngine({ modelDir: path.join(modelsDir, 'tiny'), provider: 'cpu', threads: 1 });
+  await e.load();
+  try {
+    let prefix = 'def f(values):\n    total = 0\n'.repeat(120);
+    const suffix = '\n    return total\n';
+    const computed: number[] = [];
+    for (const ch of 'for v in values:\n        total += v\n') {
+      prefix += ch;
+      const r = await e.infill({ ...request({ steps: 2, blockLength: 8 }, [8]), prefix, suffix, document: 'file:///a.py' });
+      computed.push(r.context.computed);
+      assert.equal(r.context.computed + r.context.reused, r.context.tokens);
+    }
+    assert.ok(computed[0] > 300, 'the first request computes the whole context');
+    const later = computed.slice(1);
+    const big = later.filter((n) => n > 8);
+    assert.ok(big.length <= 1, `at most one cut of the prefix's start over two lines of typing: ${later}`);
+    assert.ok(later.filter((n) => n <= 3).length >= later.length - 3, `a keystroke computes 1-3 tokens: ${later}`);
+    // Another document has its own entry; the first one is still warm.
+    const other = await e.infill({ ...request({ steps: 2 }, [8]), prefix: 'import os\n', suffix: '', document: 'file:///b.py' });
+    assert.equal(other.context.reused, 0);
+    const back = await e.infill({ ...request({ steps: 2 }, [8]), prefix, suffix, document: 'file:///a.py' });
+    assert.equal(back.context.computed, 0);
+    assert.deepEqual(e.contextCache?.documents, ['file:///b.py', 'file:///a.py']);
+  } finally {
+    await e.dispose();
+  }
+});
+
+test('a warm request completes as a cold one does', async () => {
+  const base = request({}, [8, 16]);
+  await engine.infill({ ...base, prefix: base.prefix.slice(0, -4), document: 'warm' });
+  const warm = await engine.infill({ ...base, document: 'warm' });
+  const cold = await engine.infill({ ...base, reuseContext: false });
+  assert.ok(warm.context.reused > 0 && cold.context.reused === 0);
+  assert.deepEqual(warm.candidates.map((c) => c.text), cold.candidates.map((c) => c.text));
+});
+
+test('single-line completions end at a line break', async () => {
+  for (const canvas of [8, 16, 24]) {
+    const r = await engine.infill(request({ singleLine: true, steps: canvas }, [canvas]));
+    for (const c of r.candidates) assert.ok(!/[\r\n]/.test(c.text), JSON.stringify(c.text));
+  }
+});
+
 test('a canvas longer than the model\'s positions is refused', async () => {
-  await assert.rejects(engine.infill(request({}, [2000])), /does not fit the model's 1024 positions/);
+  await assert.rejects(engine.infill(request({}, [9000])), /does not fit the model's 8192 positions/);
   await assert.rejects(engine.infill(request({}, [])), /canvasLengths must be positive integers/);
 });
 

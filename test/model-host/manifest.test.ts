@@ -16,7 +16,7 @@ const tinyManifest = () => JSON.parse(fs.readFileSync(path.join(tiny, 'model.jso
 async function withCopy(body: (dir: string) => Promise<void> | void): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'di-manifest-'));
   try {
-    for (const f of ['model.json', 'model.onnx', 'tokenizer.json']) fs.copyFileSync(path.join(tiny, f), path.join(dir, f));
+    for (const f of ['model.json', 'model.onnx', 'model.onnx.0.weights', 'tokenizer.json']) fs.copyFileSync(path.join(tiny, f), path.join(dir, f));
     await body(dir);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -43,7 +43,9 @@ test('the tiny model\'s manifest is valid', () => {
   const files = loadManifest(tiny);
   assert.equal(files.manifest.name, 'tiny');
   assert.equal(files.onnxPath, path.join(tiny, 'model.onnx'));
-  assert.deepEqual(files.manifest.special_tokens, { mask: 0, pad: 1, bos: 2, eos: 3 });
+  assert.deepEqual(files.manifest.special_tokens, { mask: 12, pad: 13, suffix: 14, prefix: 15, eos: 0 });
+  assert.deepEqual(files.manifest.files.weights, ['model.onnx.0.weights']);
+  assert.equal(files.manifest.n_kv_head, 2);
 });
 
 test('a missing folder or a folder without model.json says where it looked', async () => {
@@ -63,7 +65,16 @@ test('corrupt JSON, a wrong format and missing fields are each named', () => wit
   assert.match((await loadError(dir)).message, /model\.json is not valid JSON/);
 
   writeManifest(dir, { ...tinyManifest(), format: 'something-else/2' });
-  assert.match((await loadError(dir)).message, /format is "something-else\/2", expected "diffusion-infill-model\/1"/);
+  assert.match((await loadError(dir)).message, /format is "something-else\/2", expected "diffusion-infill-model\/2"/);
+
+  // A model of the retired format 1 (bidirectional, bos/eos around prefix-canvas-suffix) says so.
+  writeManifest(dir, { ...tinyManifest(), format: 'diffusion-infill-model/1', special_tokens: { mask: 0, pad: 1, bos: 2, eos: 3 } });
+  assert.match((await loadError(dir)).message, /format "diffusion-infill-model\/1" is no longer supported: this version runs "diffusion-infill-model\/2" models/);
+
+  writeManifest(dir, { ...tinyManifest(), n_kv_head: 3 });
+  assert.match((await loadError(dir)).message, /n_head \(4\) is not a multiple of n_kv_head \(3\)/);
+  writeManifest(dir, { ...tinyManifest(), files: { ...tinyManifest().files, weights: 'model.onnx.0.weights' } });
+  assert.match((await loadError(dir)).message, /files\.weights is not a list of file names/);
 
   writeManifest(dir, [1, 2]);
   assert.match((await loadError(dir)).message, /not a JSON object/);
@@ -80,13 +91,19 @@ test('corrupt JSON, a wrong format and missing fields are each named', () => wit
   assert.match(e.message, /head_dim is not a positive integer \(-4\)/);
   assert.match(e.message, new RegExp(`^${path.join(dir, 'model.json').replace(/[.\\/]/g, '\\$&')}`));
 
-  writeManifest(dir, { ...tinyManifest(), special_tokens: { mask: 0, pad: 1, bos: 2, eos: 9000 } });
-  assert.match((await loadError(dir)).message, /special_tokens\.eos \(9000\) is outside the vocabulary/);
+  writeManifest(dir, { ...tinyManifest(), special_tokens: { mask: 12, pad: 13, prefix: 15, eos: 90000 } });
+  const special = (await loadError(dir)).message;
+  assert.match(special, /special_tokens\.eos \(90000\) is outside the vocabulary/);
+  assert.match(special, /special_tokens\.suffix is missing/);
 }));
 
 test('files named by the manifest must exist', () => withCopy(async (dir) => {
   writeManifest(dir, { ...tinyManifest(), files: { onnx: 'weights.onnx', tokenizer: 'tokenizer.json' } });
   assert.match((await loadError(dir)).message, /The ONNX model named in .*model\.json is missing: .*weights\.onnx/);
+  // The graph's external weights too: without them onnxruntime would fail with a less useful message.
+  fs.rmSync(path.join(dir, 'model.onnx.0.weights'));
+  writeManifest(dir, tinyManifest());
+  assert.match((await loadError(dir)).message, /model\.onnx\.0\.weights/);
 }));
 
 test('garbage bytes as model.onnx are a load error naming the file, not a crash', () => withCopy(async (dir) => {
@@ -100,11 +117,17 @@ test('a manifest that disagrees with the graph says which dimension and field', 
   let e = await loadError(dir);
   assert.match(e.message, /does not match .*model\.json/);
   assert.match(e.message, /past_key has 2 in dimension 0 but model\.json says n_layer = 3/);
+  assert.match(e.message, /present_key has 16 in dimension 4 but model\.json says head_dim = 8/);
   assert.match(e.message, /past_value has 16 in dimension 4 but model\.json says head_dim = 8/);
 
-  writeManifest(dir, { ...tinyManifest(), vocab_size: 9000 });
+  writeManifest(dir, { ...tinyManifest(), vocab_size: 50000 });
   e = await loadError(dir);
-  assert.match(e.message, /logits has 8192 in dimension 2 but model\.json says vocab_size = 9000/);
+  assert.match(e.message, /logits has 49152 in dimension 2 but model\.json says vocab_size = 50000/);
+
+  // The cache's heads are the key/value heads (grouped-query attention), not the query heads.
+  writeManifest(dir, { ...tinyManifest(), n_head: 4, n_kv_head: 4 });
+  e = await loadError(dir);
+  assert.match(e.message, /past_key has 2 in dimension 2 but model\.json says n_kv_head = 4/);
 }));
 
 test('graph inputs and outputs are compared with the contract by name', () => {

@@ -21,7 +21,7 @@ test('ids equal the Python tokenizer\'s and decode back exactly', () => {
 });
 
 test('literal special-token strings in user text stay text', () => {
-  for (const text of ['<|mask|>', 'x = "<|mask|>"', 'a<|pad|><|bos|><|eos|>b', '<|<|mask|>|>', '<|mask|', 'mask|>', '\r\n\t<|eos|>  π 🎉']) {
+  for (const text of ['<|mask|>', 'x = "<|mask|>"', 'a<|pad|><|suffix|><|prefix|><|endoftext|>b', '<|<|mask|>|>', '<|mask|', 'mask|>', '\r\n\t<|endoftext|>  π 🎉']) {
     const ids = tok.encode(text);
     assert.ok(!ids.some((id) => specialIds.includes(id)), `no special ids in ${JSON.stringify(text)}: ${ids}`);
     assert.equal(tok.decode(ids), text);
@@ -32,7 +32,8 @@ test('decode drops special ids and takes an empty list', () => {
   assert.equal(tok.decode([]), '');
   assert.equal(tok.decode(specialIds), '');
   const ids = tok.encode('return x');
-  assert.equal(tok.decode([manifest.special_tokens.bos, ...ids, manifest.special_tokens.pad, manifest.special_tokens.pad]), 'return x');
+  const { suffix, prefix, pad, mask, eos } = manifest.special_tokens;
+  assert.equal(tok.decode([suffix, prefix, ...ids, mask, pad, pad, eos]), 'return x');
 });
 
 test('the head and tail of a long text tokenize as the same slice of the whole', () => {
@@ -52,4 +53,12 @@ test('line-break tokens are those whose text starts a new line', () => {
   for (const id of breaks) assert.match(tok.decode([id]), /^[ \t]*[\r\n]/);
   assert.ok(breaks.has(tok.encode('\n')[0]));
   assert.ok(!breaks.has(tok.encode('x')[0]));
+  // Tokens with a line break anywhere (single-line completions end at one) include those.
+  const newlines = tok.newlineTokens(manifest.vocab_size);
+  for (const id of breaks) assert.ok(newlines.has(id));
+  for (const id of newlines) assert.match(tok.decode([id]), /[\r\n]/);
+  // The same sets as decoding every id (the vocabulary only narrows which ids are decoded).
+  let slow = 0;
+  for (let id = 0; id < manifest.vocab_size; id++) if (!specialIds.includes(id) && /[\r\n]/.test(tok.decode([id]))) slow++;
+  assert.equal(newlines.size, slow);
 });

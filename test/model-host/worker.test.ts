@@ -32,7 +32,8 @@ test('infill runs in the worker while the caller\'s event loop stays free', asyn
     clearInterval(timer);
     assert.equal(r.candidates.length, 1);
     assert.equal(r.candidates[0].tokens, 64, 'minTokens 64 forbids padding');
-    assert.equal(r.forwards, 64);
+    assert.equal(r.canvasPasses, 64);
+    assert.equal(r.forwards, 65, 'the context pass and the canvas passes');
     assert.ok(ticks > 0, 'the caller ran timers while the worker sampled');
   } finally {
     await engine.dispose();
