@@ -1,11 +1,14 @@
-// One model pass, timed: the full pass at several sequence lengths (the contract's P = 0 case) and
-// the dual cache's block pass (8 tokens against the cached K/V of the rest). The CPU target for the
-// default model is a full pass at 512 tokens under 60 ms on a 2-core laptop-class CPU.
+// One model pass, timed, for each kind of pass the format-2 engine runs: a cold context pass
+// (causal) at 256 and 512 tokens, a canvas pass of 16 or 24 tokens against 512 cached context
+// positions (every denoising step), and a 3-token incremental context pass against 509 cached
+// positions (a keystroke with the context cache warm).
 //   node out/bench/forward.js [--model DIR] [--runs 30] [--threads 0]
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { contextPass } from '../model-host/src/context-cache';
+import { emptyKv, sliceKv } from '../model-host/src/kv-cache';
 import { loadManifest } from '../model-host/src/manifest';
-import { blockPass, fullPass } from '../model-host/src/sampler';
+import { canvasPass } from '../model-host/src/sampler';
 import { ModelSession } from '../model-host/src/session';
 import { machine, percentile, table, writeResults } from './report';
 
@@ -15,10 +18,12 @@ async function main(): Promise<void> {
   const { values: a } = parseArgs({ options: { model: { type: 'string' }, runs: { type: 'string' }, threads: { type: 'string' }, out: { type: 'string' } } });
   const runs = Number(a.runs ?? 30);
   const files = loadManifest(a.model ?? path.join(repoRoot, 'models/default'));
-  const { pad, mask } = files.manifest.special_tokens;
+  const { mask, suffix } = files.manifest.special_tokens;
+  const m = files.manifest;
+  const shape = { layers: m.n_layer, kvHeads: m.n_kv_head, headDim: m.head_dim };
   const session = await ModelSession.open(files, 'cpu', Number(a.threads ?? 0));
-  // Ordinary token ids (past the four specials), the same every run.
-  const sequence = (n: number) => Array.from({ length: n }, (_, i) => 4 + ((i * 7919) % (files.manifest.vocab_size - 4)));
+  // Ordinary token ids (past the added tokens), the same every run, after the suffix sentinel.
+  const sequence = (n: number) => [suffix, ...Array.from({ length: n - 1 }, (_, i) => 100 + ((i * 7919) % (m.vocab_size - 100)))];
   const time = async (pass: () => Promise<unknown>) => {
     for (let i = 0; i < 3; i++) await pass(); // warm-up: first runs allocate
     const ms: number[] = [];
@@ -30,17 +35,20 @@ async function main(): Promise<void> {
     return ms;
   };
   const rows: { pass: string; tokens: number; p50: number; p95: number }[] = [];
-  for (const n of [128, 256, 512]) {
+  const add = (pass: string, tokens: number, ms: number[]) => rows.push({ pass, tokens, p50: percentile(ms, 50), p95: percentile(ms, 95) });
+  for (const n of [256, 512]) {
     const x = sequence(n);
-    const ms = await time(() => fullPass(session, [x], pad));
-    rows.push({ pass: 'full', tokens: n, p50: percentile(ms, 50), p95: percentile(ms, 95) });
+    add(`context, cold (P = 0)`, n, await time(() => contextPass(session, x, emptyKv())));
   }
   const x = sequence(512);
-  const lo = 300;
-  for (let p = lo; p < lo + 8; p++) x[p] = mask;
-  const cache = (await fullPass(session, [x], pad)).present;
-  const ms = await time(() => blockPass(session, [x], lo, 8, cache, pad));
-  rows.push({ pass: 'block of 8, 512 cached', tokens: 8, p50: percentile(ms, 50), p95: percentile(ms, 95) });
+  const full = await contextPass(session, x, emptyKv());
+  const context = { length: 512, past: full.present, lastLogits: full.logits.slice(511 * full.vocab) };
+  for (const c of [16, 24]) {
+    const canvas = new Array<number>(c).fill(mask);
+    add(`canvas against 512 cached`, c, await time(() => canvasPass(session, [canvas], context, mask)));
+  }
+  const kept = sliceKv(full.present, 509, shape);
+  add('context, 3 new tokens against 509 cached', 3, await time(() => contextPass(session, x.slice(509), kept)));
   await session.release();
 
   const md = `## One forward pass\n\nmodel ${files.manifest.name} (${files.manifest.parameters.toLocaleString()} parameters), onnxruntime-node CPU, `
