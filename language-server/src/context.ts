@@ -101,10 +101,19 @@ function toLf(s: string): string {
   return s.includes('\r') ? s.replace(/\r\n/g, '\n') : s;
 }
 
-/** The text before `end`, at most `maxChars` long, starting on a whole code point and,
- *  when that does not lose too much, at the start of a line. */
+/** The prefix window's start moves in steps of this many characters (see prefixWindow). */
+export const PREFIX_START_STEP_CHARS = 2048;
+
+/** The text before `end`, at least `maxChars` long (when there is that much) and at most
+ *  PREFIX_START_STEP_CHARS more, starting on a whole code point and, when that does not lose too
+ *  much, at the start of a line. The start is rounded down to a multiple of the step so that it
+ *  stays put while the user types: the engine reuses the context's keys and values only up to
+ *  the first token that changed, and then cuts the prefix by tokens in whole steps of lines
+ *  counted from this start (model-host/src/prompt.ts). */
 function prefixWindow(text: string, end: number, maxChars: number): string {
+  if (maxChars <= 0) return '';
   let start = Math.max(0, end - maxChars);
+  start -= start % PREFIX_START_STEP_CHARS;
   if (start > 0) {
     const nl = text.indexOf('\n', start);
     if (nl !== -1 && nl < end && nl + 1 - start <= maxChars * LINE_SNAP_FRACTION) start = nl + 1;

@@ -7,6 +7,7 @@ import {
   buildSelectionContext,
   CHARS_PER_TOKEN,
   detectEol,
+  PREFIX_START_STEP_CHARS,
   snapOffset,
   type CursorContext,
 } from '../../language-server/src/context';
@@ -77,7 +78,8 @@ test('windows fit the budget and prefer line boundaries', () => {
   const cursor = text.indexOf('line_200');
   const small = { maxPrefixTokens: 20, maxSuffixTokens: 10 };
   const ctx = ok(buildCursorContext(text, cursor, small));
-  assert.ok(ctx.prefix.length <= small.maxPrefixTokens * CHARS_PER_TOKEN);
+  // The prefix's start is rounded down to a step (it stays put while typing), so it may be longer.
+  assert.ok(ctx.prefix.length <= small.maxPrefixTokens * CHARS_PER_TOKEN + PREFIX_START_STEP_CHARS);
   assert.ok(ctx.suffix.length <= small.maxSuffixTokens * CHARS_PER_TOKEN);
   assert.ok(ctx.prefix.startsWith('line_'), `prefix starts mid-line: ${JSON.stringify(ctx.prefix.slice(0, 20))}`);
   assert.ok(ctx.suffix.endsWith('\n'), 'suffix ends on a line break');
@@ -86,6 +88,18 @@ test('windows fit the budget and prefer line boundaries', () => {
   // Zero budgets give empty windows, not errors.
   const none = ok(buildCursorContext(text, cursor, { maxPrefixTokens: 0, maxSuffixTokens: 0 }));
   assert.deepEqual([none.prefix, none.suffix], ['', '']);
+});
+
+test('the prefix window starts at the same place while the user types (the engine reuses its context)', () => {
+  let text = Array.from({ length: 2000 }, (_, i) => `value_${i} = compute(${i})`).join('\n') + '\n';
+  const starts = new Set<number>();
+  for (const ch of 'result = values.map((v) => v * 2)\nprint(result)\n') {
+    text += ch;
+    const ctx = ok(buildCursorContext(text, text.length, budget));
+    assert.ok(ctx.prefix.length >= budget.maxPrefixTokens * CHARS_PER_TOKEN);
+    starts.add(text.length - ctx.prefix.length);
+  }
+  assert.ok(starts.size <= 2, `the start moved ${starts.size - 1} times in 47 keystrokes`);
 });
 
 test('tabs are kept as they are', () => {
@@ -101,7 +115,7 @@ test('a 5 MB single-line document is cut quickly', () => {
   const started = performance.now();
   for (const at of [0, text.length >> 1, text.length]) {
     const ctx = ok(buildCursorContext(text, at, budget));
-    assert.ok(ctx.prefix.length <= budget.maxPrefixTokens * CHARS_PER_TOKEN);
+    assert.ok(ctx.prefix.length <= budget.maxPrefixTokens * CHARS_PER_TOKEN + PREFIX_START_STEP_CHARS);
     assert.ok(ctx.suffix.length <= budget.maxSuffixTokens * CHARS_PER_TOKEN);
     assert.ok(ctx.linePrefix.length <= ctx.prefix.length);
   }
