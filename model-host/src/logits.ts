@@ -32,26 +32,41 @@ export function pickToken(
     const fast = greedyPick(logits, offset, vocab, banned);
     if (fast) return fast;
   }
-  // A copy of the row with the banned tokens at -Infinity: one pass over a few hundred set
-  // entries instead of a set lookup per vocabulary entry.
-  const row = logits.slice(offset, offset + vocab);
-  for (const t of banned) if (t >= 0 && t < vocab) row[t] = -Infinity;
+  const isBanned = bannedFlags(banned, vocab);
   let max = -Infinity;
   let argmax = -1;
   for (let t = 0; t < vocab; t++) {
-    if (row[t] > max) {
-      max = row[t];
+    const v = logits[offset + t];
+    if (v > max && isBanned[t] === 0) {
+      max = v;
       argmax = t;
     }
   }
   if (argmax < 0) throw new Error('every token is banned');
   let sum = 0;
-  for (let t = 0; t < vocab; t++) sum += Math.exp(row[t] - max);
+  for (let t = 0; t < vocab; t++) {
+    const d = logits[offset + t] - max;
+    if (d > NEGLIGIBLE && isBanned[t] === 0) sum += Math.exp(d);
+  }
   const logZ = max + Math.log(sum);
   let id = argmax;
-  if (temperature > 0) id = sampleTempered(row, 0, vocab, temperature, max, random, new Set());
+  if (temperature > 0) id = sampleTempered(logits, offset, vocab, temperature, max, random, banned);
   const logProb = logits[offset + id] - logZ;
   return { id, prob: Math.exp(logProb), logProb };
+}
+
+/** Per banned set, one flag per vocabulary entry: a typed-array read per token instead of a set
+ *  lookup (the sampler builds its sets once per request and asks about 49k tokens per pick). */
+const flagsOf = new WeakMap<ReadonlySet<number>, Uint8Array>();
+
+function bannedFlags(banned: ReadonlySet<number>, vocab: number): Uint8Array {
+  let flags = flagsOf.get(banned);
+  if (!flags || flags.length !== vocab) {
+    flags = new Uint8Array(vocab);
+    for (const t of banned) if (t >= 0 && t < vocab) flags[t] = 1;
+    flagsOf.set(banned, flags);
+  }
+  return flags;
 }
 
 /** exp(-40) is 4e-18: terms this far below the maximum do not change a float64 sum that holds 1. */
