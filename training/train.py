@@ -5,9 +5,10 @@ Adapt the pretrained base to block-diffusion infilling (see data.py for the exam
 
 The loss is cross-entropy on the masked canvas tokens, read with the token shift (position j-1
 predicts canvas token j), averaged over masked tokens. What keeps the base's knowledge: the
-context runs causally as in pretraining, a small learning rate, the bottom `freeze_layers`
-blocks frozen (also halves the backward pass on a CPU), and of the tied embedding only the
-sentinel rows train, so the vocabulary's meaning cannot drift.
+context runs causally as in pretraining, the base's weights stay frozen and only low-rank
+adapters on the upper blocks train (lora.py; the bottom blocks are exactly the base's, which
+also shortens the backward pass on a CPU), and of the tied embedding only the sentinel rows
+train, so the vocabulary's meaning cannot drift. The checkpoint is the adapter alone (a few MB).
 
 Runs for `max_minutes` of wall clock (a session is short) with a cosine schedule over that time,
 evaluates on fixed validation batches every `eval_minutes`, and checkpoints atomically.
@@ -23,9 +24,9 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn.functional as F
 
-from base import SENTINELS, load_base
+from base import load_base
 from data import InfillExamples, read_texts
-from model import MaskPredictor, ModelConfig
+from lora import add_lora, load_adapter, save_adapter
 
 
 @dataclass
@@ -41,7 +42,9 @@ class TrainConfig:
     min_lr_ratio: float = 0.1
     warmup_steps: int = 20
     grad_clip: float = 1.0
-    freeze_layers: int = 10
+    lora_rank: int = 16
+    lora_alpha: float = 32.0
+    lora_from_layer: int = 6   # blocks below this stay exactly the base's
     keep_layers: int = 0       # > 0: keep only the base's first N blocks (a pruned shape; the smoke run uses 2)
     max_minutes: float = 60
     max_steps: int = 1_000_000
@@ -77,16 +80,6 @@ def autocast_for(cfg, device):
     return contextlib.nullcontext
 
 
-def prepare_trainable(model, cfg):
-    for i, block in enumerate(model.blocks):
-        block.requires_grad_(i >= cfg.freeze_layers)
-    sentinel_rows = torch.zeros(model.cfg.vocab_size, 1)
-    for tid, _ in SENTINELS.values():
-        sentinel_rows[tid] = 1
-    model.embed.weight.register_hook(lambda g: g * sentinel_rows.to(g.device, g.dtype))
-    return [p for p in model.parameters() if p.requires_grad]
-
-
 @torch.no_grad()
 def evaluate(model, val_batches, autocast):
     model.eval()
@@ -95,16 +88,18 @@ def evaluate(model, val_batches, autocast):
     return sum(l.item() for l in losses) / len(losses), sum(a.item() for a in accs) / len(accs)
 
 
-def save(path, model, cfg, training):
-    tmp = path + ".tmp"
-    torch.save({"config": asdict(model.cfg), "model": model.state_dict(), "train_config": asdict(cfg), "training": training}, tmp)
-    os.replace(tmp, path)
+def save(out_dir, model, cfg, training):
+    save_adapter(os.path.join(out_dir, "adapter.npz"), model,
+                 {"rank": cfg.lora_rank, "alpha": cfg.lora_alpha, "first_layer": cfg.lora_from_layer, "n_layer": model.cfg.n_layer})
+    with open(os.path.join(out_dir, "training.json.tmp"), "w") as f:
+        json.dump(training, f, indent=1)
+    os.replace(os.path.join(out_dir, "training.json.tmp"), os.path.join(out_dir, "training.json"))
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", required=True)
-    ap.add_argument("--resume", action="store_true", help="start from out_dir/ckpt.pt (weights only)")
+    ap.add_argument("--resume", action="store_true", help="start from out_dir/adapter.npz (optimizer state restarts)")
     ap.add_argument("--set", nargs="*", default=[], help="override: key=value (JSON values)")
     args = ap.parse_args()
     cfg = TrainConfig(**json.load(open(args.config)))
@@ -114,23 +109,21 @@ def main():
     torch.manual_seed(cfg.seed)
     os.makedirs(cfg.out_dir, exist_ok=True)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    ckpt_path = os.path.join(cfg.out_dir, "ckpt.pt")
 
     from tokenizers import Tokenizer
     tok = Tokenizer.from_file(os.path.join(cfg.base_dir, "tokenizer.json"))
     prior = {"tokens": 0, "steps": 0, "seconds": 0.0, "history": []}
+    model, _ = load_base(cfg.base_dir)
+    if cfg.keep_layers:
+        model.blocks = model.blocks[: cfg.keep_layers]
+        model.cfg.n_layer = cfg.keep_layers
     if args.resume:
-        ck = torch.load(ckpt_path, map_location="cpu")
-        model = MaskPredictor(ModelConfig(**ck["config"]))
-        model.load_state_dict(ck["model"])
-        prior = ck["training"]
+        load_adapter(model, os.path.join(cfg.out_dir, "adapter.npz"))
+        prior = json.load(open(os.path.join(cfg.out_dir, "training.json")))
     else:
-        model, _ = load_base(cfg.base_dir)
-        if cfg.keep_layers:
-            model.blocks = model.blocks[: cfg.keep_layers]
-            model.cfg.n_layer = cfg.keep_layers
+        add_lora(model, cfg.lora_rank, cfg.lora_alpha, cfg.lora_from_layer)
     model.to(device).train()
-    params = prepare_trainable(model, cfg)
+    params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, betas=(0.9, 0.95), weight_decay=0.0)
     autocast = autocast_for(cfg, device)
 
@@ -171,7 +164,7 @@ def main():
         log.flush()
         if step % 10 == 0:
             print(rec, flush=True)
-        done = time.time() - start > budget
+        done = time.time() - start > budget or step >= cfg.max_steps
         if time.time() - last_eval > cfg.eval_minutes * 60 or done:
             vl, va = evaluate(model, val, autocast)
             history.append({"step": step, "tokens": tokens, "val_loss": vl, "val_acc": va})
@@ -183,7 +176,7 @@ def main():
                         "history": history, "seq_len": cfg.prefix_tokens + cfg.suffix_tokens + cfg.canvas_tokens + 2,
                         "hardware": f"{device}, {torch.get_num_threads()} torch threads, torch {torch.__version__}",
                         "config": asdict(cfg)}
-            save(ckpt_path, model, cfg, training)
+            save(cfg.out_dir, model, cfg, training)
             last_ckpt = time.time()
     print(f"done: {step} steps, {tokens:,} tokens", flush=True)
 
