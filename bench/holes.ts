@@ -35,7 +35,7 @@ export function cutHole(text: string, kind: string, rnd: () => number): Omit<Hol
   const starts: number[] = [];
   let pos = 0;
   for (const l of lines) { starts.push(pos); pos += l.length + 1; }
-  const content = lines.map((l, i) => i).filter((i) => lines[i].trim().length >= 4);
+  const content = lines.map((_, i) => i).filter((i) => lines[i].trim().length >= 4);
   if (content.length === 0) return undefined;
   const i = content[Math.floor(rnd() * content.length)];
   const indent = lines[i].length - lines[i].trimStart().length;

@@ -3,8 +3,8 @@
 //   node out/bench/sweep.js [--model DIR] [--n 40] && /usr/bin/python3 bench/plot_sweep.py
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { defaultServerSettings as d } from '../language-server/src/lsp_ext';
 import { LocalEngine } from '../model-host/src/engine';
+import { ENGINE_SETTINGS } from '../model-host/src/engine-settings';
 import { editSimilarity } from './eval';
 import { makeHoles } from './holes';
 import { machine, percentile, progress, table, writeResults } from './report';
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
       let sim = 0;
       for (const [i, h] of holes.entries()) {
         const r = await engine.infill({ prefix: h.prefix, suffix: h.suffix, canvasLengths: [24],
-          sampler: { steps, blockLength: d.blockLength, temperature: 0, threshold, singleLine: true } });
+          sampler: { steps, blockLength: ENGINE_SETTINGS.blockLength.default, temperature: 0, threshold, singleLine: true } });
         const got = (r.candidates[0]?.text ?? '').split('\n')[0].trimEnd();
         ms.push(r.timings.totalMs);
         exact += got === h.middle.trimEnd() ? 1 : 0;
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
         tick(i + 1);
       }
       points.push({ steps, threshold, p50: percentile(ms, 50), p95: percentile(ms, 95), exact: exact / holes.length, similarity: sim / holes.length,
-        shipped: steps === d.steps && threshold === d.confidenceThreshold });
+        shipped: steps === ENGINE_SETTINGS.steps.default && threshold === ENGINE_SETTINGS.confidenceThreshold.default });
     }
   }
   await engine.dispose();

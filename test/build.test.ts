@@ -4,7 +4,7 @@
 //     and does not pull in onnxruntime;
 //   - the server bundle, started over node IPC as VS Code starts it, finds its worker bundle and
 //     loads a model; the CLI bundle prints a completion;
-//   - package.json's settings match the server's defaults, the client's Config translates them
+//   - package.json's contributed settings are exactly the protocol table's, the client's Config translates them
 //     (nested maxTokens.*, modelPath under workspace trust), and every command is contributed;
 //   - .vscodeignore, applied with vsce's rule, keeps exactly the files the extension runs.
 import { test } from 'node:test';
@@ -25,7 +25,8 @@ import {
   DidOpenTextDocumentNotification,
   ShutdownRequest,
 } from 'vscode-languageserver-protocol/node';
-import { defaultServerSettings, serverStatus, type ServerStatusParams } from '../language-server/src/lsp_ext';
+import { CLIENT_SETTINGS, serverStatus, SETTINGS, type ServerStatusParams } from '../language-server/src/protocol';
+import { defaultSettings } from '../language-server/src/settings';
 
 const repoRoot = path.resolve(__dirname, '../..');
 const dist = (name: string): string => path.join(repoRoot, 'dist', name);
@@ -36,7 +37,7 @@ interface Manifest {
   activationEvents: string[];
   capabilities: { untrustedWorkspaces: { supported: string; restrictedConfigurations: string[] } };
   contributes: {
-    configuration: { properties: Record<string, { default: unknown; scope?: string }> };
+    configuration: { properties: Record<string, Record<string, unknown>> };
     commands: { command: string; title: string; category: string }[];
     keybindings: { command: string }[];
   };
@@ -109,7 +110,6 @@ function requireWithVscode<T>(file: string, stand: unknown): T {
 
 interface ConfigModule {
   Config: new (bundledModel: string) => { serverSettings(): Record<string, unknown>; modelPath: string; toggleEnable(): Promise<{ enabled: boolean; overridden: boolean }> };
-  forwardedSettings: Record<string, string>;
 }
 const bundled = '/ext/models/default';
 const configModule = (): ConfigModule => requireWithVscode<ConfigModule>(path.join(repoRoot, 'out/extension/src/config.js'), fakeVscode);
@@ -134,7 +134,8 @@ test('the CLI bundle has exactly one shebang line and is executable', () => {
 test('the client bundle loads, exports activate/deactivate, and leaves vscode and onnxruntime out', () => {
   const source = fs.readFileSync(dist('extension.js'), 'utf8');
   assert.match(source, /require\("vscode"\)/, 'vscode must stay external');
-  assert.doesNotMatch(source, /onnxruntime/, 'the client must not load the model runtime');
+  // The settings' descriptions name onnxruntime-node; loading it is what must not happen.
+  assert.doesNotMatch(source, /require\("onnxruntime/, 'the client must not load the model runtime');
   const ext = requireWithVscode<{ activate?: unknown; deactivate?: unknown }>(dist('extension.js'), anything());
   assert.equal(typeof ext.activate, 'function');
   assert.equal(typeof ext.deactivate, 'function');
@@ -197,17 +198,18 @@ test('the CLI bundle fills the demo sample and prints JSON with timings', () => 
 
 // ---- contributions and settings ---------------------------------------------------------------
 
-test('every contributed setting defaults to the server default it feeds, and none is left out', () => {
-  const { forwardedSettings } = configModule();
-  const contributed = new Set(Object.keys(manifest.contributes.configuration.properties));
-  for (const [field, key] of Object.entries(forwardedSettings)) {
-    const name = `diffusionInfill.${key}`;
-    assert.ok(contributed.delete(name), `${name} is not contributed in package.json`);
-    assert.deepEqual(contributedDefault(key), (defaultServerSettings as Record<string, unknown>)[field], `default of ${name}`);
-  }
-  assert.ok(contributed.delete('diffusionInfill.modelPath'));
-  assert.deepEqual([...contributed], [], 'contributed settings the client does not forward');
-  assert.equal(manifest.contributes.configuration.properties['diffusionInfill.modelPath']!.scope, 'machine-overridable');
+test('package.json contributes exactly the settings of the protocol table, field for field', () => {
+  // What VS Code should show for each table entry with a key, in the table's order.
+  const expected: Record<string, Record<string, unknown>> = {};
+  CLIENT_SETTINGS.forEach((name, order) => {
+    const { key, flag: _flag, ...fields } = SETTINGS[name] as Record<string, unknown>;
+    const property: Record<string, unknown> = { ...fields, order };
+    if (Array.isArray(property.enum)) property.enum = [...property.enum];
+    expected[`diffusionInfill.${key as string}`] = property;
+  });
+  const contributed = manifest.contributes.configuration.properties;
+  assert.deepEqual(Object.keys(contributed), Object.keys(expected), 'the same settings in the same order');
+  for (const [name, property] of Object.entries(expected)) assert.deepEqual(contributed[name], property, name);
   assert.deepEqual(manifest.capabilities.untrustedWorkspaces, {
     ...manifest.capabilities.untrustedWorkspaces, supported: 'limited', restrictedConfigurations: ['diffusionInfill.modelPath'],
   });
@@ -218,7 +220,7 @@ test('Config sends the defaults, and maps nested keys onto the server fields', (
   const { Config } = configModule();
   fake.values.clear();
   fake.trusted = true;
-  const { maxPrefixTokens: _p, maxSuffixTokens: _s, ...expected } = defaultServerSettings;
+  const { maxPrefixTokens: _p, maxSuffixTokens: _s, ...expected } = defaultSettings(repoRoot);
   assert.deepEqual(new Config(bundled).serverSettings(), { ...expected, modelPath: bundled }, 'no modelPath set: the bundled model, by name');
   fake.values.set('maxTokens.singleLine', { global: 40 });
   fake.values.set('steps', { global: 8, workspace: 12 });
@@ -228,7 +230,7 @@ test('Config sends the defaults, and maps nested keys onto the server fields', (
   assert.equal(s.maxTokensSingleLine, 40);
   assert.equal(s.steps, 12);
   assert.equal(s.device, 'cpu');
-  assert.equal(s.confidenceThreshold, defaultServerSettings.confidenceThreshold, 'a value of the wrong type falls back');
+  assert.equal(s.confidenceThreshold, SETTINGS.confidenceThreshold.default, 'a value of the wrong type falls back');
   fake.values.clear();
 });
 

@@ -20,8 +20,9 @@ import {
   type Message,
   type ServerOptions,
 } from 'vscode-languageclient/node';
-import { serverStatus, type ServerStatusParams } from '../../language-server/src/lsp_ext';
-import { Config, SECTION } from './config';
+import { errorText } from '../../model-host/src/errors';
+import { serverStatus, SETTINGS, SETTINGS_SECTION, type ServerStatusParams } from '../../language-server/src/protocol';
+import { Config } from './config';
 import { StatusBar } from './status';
 
 /** Server crashes tolerated within three minutes before the client gives up (the library's rule). */
@@ -29,14 +30,14 @@ const MAX_RESTARTS = 4;
 /** Loads shorter than this show only the status bar spinner, not a notification that flashes. */
 const PROGRESS_DELAY_MS = 500;
 
-export class Ctx implements vscode.Disposable {
+export class Client implements vscode.Disposable {
   readonly config: Config;
   readonly output = vscode.window.createOutputChannel('Diffusion Infill', { log: true });
   readonly status = new StatusBar();
   private readonly progress = new LoadingProgress();
   private readonly disposables: vscode.Disposable[] = [];
   private clientDisposables: vscode.Disposable[] = [];
-  private languageClient: LanguageClient | undefined;
+  private current: LanguageClient | undefined;
   /** start/stop/restart run one after another, never interleaved. */
   private lifecycle: Promise<void> = Promise.resolve();
   /** The error message last shown, so the same failure is not announced again. */
@@ -49,21 +50,21 @@ export class Ctx implements vscode.Disposable {
     this.disposables.push(this.output, this.status, this.progress,
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (!this.config.affectedBy(e)) return;
-        this.status.setClientDisabled(!this.config.enable);
+        this.status.setClientDisabled(!this.config.get('enable'));
         this.sendSettings();
       }),
       // Trust changes which modelPath values count.
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.sendSettings()));
-    this.status.setClientDisabled(!this.config.enable);
+    this.status.setClientDisabled(!this.config.get('enable'));
   }
 
   get extensionId(): string {
     return this.extension.extension.id;
   }
 
-  /** The client, while it is starting or running. */
-  get client(): LanguageClient | undefined {
-    const c = this.languageClient;
+  /** The language client, while it is starting or running. */
+  get languageClient(): LanguageClient | undefined {
+    const c = this.current;
     return c && c.state !== State.Stopped ? c : undefined;
   }
 
@@ -90,9 +91,9 @@ export class Ctx implements vscode.Disposable {
    * when modelPath or device change.
    */
   sendSettings(): void {
-    const c = this.client;
+    const c = this.languageClient;
     if (!c) return;
-    c.sendNotification(DidChangeConfigurationNotification.type, { settings: { [SECTION]: this.config.serverSettings() } })
+    c.sendNotification(DidChangeConfigurationNotification.type, { settings: { [SETTINGS_SECTION]: this.config.serverSettings() } })
       .catch((e: unknown) => this.output.warn(`Sending settings failed: ${errorText(e)}`));
   }
 
@@ -134,8 +135,8 @@ export class Ctx implements vscode.Disposable {
             const answers = await next(params, token);
             if (answers instanceof ResponseError || !Array.isArray(answers)) return answers;
             return params.items.map((item, i) => {
-              if (item.section === SECTION) return this.config.serverSettings();
-              if (item.section === `${SECTION}.modelPath`) return this.config.serverSettings().modelPath;
+              if (item.section === SETTINGS_SECTION) return this.config.serverSettings();
+              if (item.section === `${SETTINGS_SECTION}.${SETTINGS.modelPath.key}`) return this.config.serverSettings().modelPath;
               return answers[i];
             });
           },
@@ -143,7 +144,7 @@ export class Ctx implements vscode.Disposable {
       },
     };
     const client = new LanguageClient('diffusionInfill', 'Diffusion Infill', serverOptions, clientOptions);
-    this.languageClient = client;
+    this.current = client;
     this.clientDisposables.push(
       client.onNotification(serverStatus, (s) => this.onStatus(s)),
       client.onDidChangeState((e) => {
@@ -151,7 +152,7 @@ export class Ctx implements vscode.Disposable {
       }),
     );
     this.status.update({ state: 'loading' });
-    if (this.config.enable) this.progress.show();
+    if (this.config.get('enable')) this.progress.show();
     try {
       await client.start();
       this.output.info(`Language server started (${module}).`);
@@ -161,8 +162,8 @@ export class Ctx implements vscode.Disposable {
   }
 
   private async doStop(): Promise<void> {
-    const client = this.languageClient;
-    this.languageClient = undefined;
+    const client = this.current;
+    this.current = undefined;
     for (const d of this.clientDisposables) d.dispose();
     this.clientDisposables = [];
     this.progress.done();
@@ -180,7 +181,7 @@ export class Ctx implements vscode.Disposable {
   private onStatus(s: ServerStatusParams): void {
     this.status.update(s);
     if (s.state === 'loading') {
-      if (this.config.enable) this.progress.show();
+      if (this.config.get('enable')) this.progress.show();
       return;
     }
     this.progress.done();
@@ -234,8 +235,8 @@ export class Ctx implements vscode.Disposable {
   dispose(): void {
     for (const d of this.clientDisposables) d.dispose();
     for (const d of this.disposables) d.dispose();
-    const client = this.languageClient;
-    this.languageClient = undefined;
+    const client = this.current;
+    this.current = undefined;
     if (client?.needsStop()) void client.stop().catch(() => undefined);
   }
 }
@@ -274,8 +275,4 @@ class LoadingProgress implements vscode.Disposable {
   dispose(): void {
     this.done();
   }
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

@@ -1,23 +1,24 @@
 // The extension's commands. Fill Selection applies the server's edit only if the document is
 // unchanged since the request, so a slow answer never overwrites what the user typed meanwhile.
 import * as vscode from 'vscode';
-import { fillSelection, type FillSelectionResult } from '../../language-server/src/lsp_ext';
-import type { Ctx } from './ctx';
+import { fillSelection, type FillSelectionResult } from '../../language-server/src/protocol';
+import { errorText } from '../../model-host/src/errors';
+import type { Client } from './client';
 
-export function registerCommands(ctx: Ctx): vscode.Disposable[] {
+export function registerCommands(client: Client): vscode.Disposable[] {
   return [
-    vscode.commands.registerCommand('diffusionInfill.fillSelection', () => fillSelectionCommand(ctx)),
+    vscode.commands.registerCommand('diffusionInfill.fillSelection', () => fillSelectionCommand(client)),
     vscode.commands.registerCommand('diffusionInfill.triggerCompletion',
       () => vscode.commands.executeCommand('editor.action.inlineSuggest.trigger')),
-    vscode.commands.registerCommand('diffusionInfill.toggle', () => toggle(ctx)),
-    vscode.commands.registerCommand('diffusionInfill.restartServer', () => ctx.restart()),
-    vscode.commands.registerCommand('diffusionInfill.showLogs', () => ctx.output.show()),
-    vscode.commands.registerCommand('diffusionInfill.showMenu', () => showMenu(ctx)),
+    vscode.commands.registerCommand('diffusionInfill.toggle', () => toggle(client)),
+    vscode.commands.registerCommand('diffusionInfill.restartServer', () => client.restart()),
+    vscode.commands.registerCommand('diffusionInfill.showLogs', () => client.output.show()),
+    vscode.commands.registerCommand('diffusionInfill.showMenu', () => showMenu(client)),
   ];
 }
 
-async function toggle(ctx: Ctx): Promise<void> {
-  const { enabled, overridden } = await ctx.config.toggleEnable();
+async function toggle(client: Client): Promise<void> {
+  const { enabled, overridden } = await client.config.toggleEnable();
   if (overridden) {
     void vscode.window.showWarningMessage(
       `Diffusion Infill: completions stay ${enabled ? 'on' : 'off'} here: this workspace's settings set diffusionInfill.enable.`);
@@ -28,18 +29,18 @@ interface MenuItem extends vscode.QuickPickItem {
   run: () => unknown;
 }
 
-async function showMenu(ctx: Ctx): Promise<void> {
-  const s = ctx.status.current;
+async function showMenu(client: Client): Promise<void> {
+  const s = client.status.current;
   const items: MenuItem[] = [
     {
-      label: ctx.config.enable ? '$(circle-slash) Turn completions off' : '$(check) Turn completions on',
-      run: () => toggle(ctx),
+      label: client.config.get('enable') ? '$(circle-slash) Turn completions off' : '$(check) Turn completions on',
+      run: () => toggle(client),
     },
-    { label: '$(debug-restart) Restart server', run: () => ctx.restart() },
-    { label: '$(output) Show logs', run: () => ctx.output.show() },
+    { label: '$(debug-restart) Restart server', run: () => client.restart() },
+    { label: '$(output) Show logs', run: () => client.output.show() },
     {
       label: '$(gear) Settings',
-      run: () => vscode.commands.executeCommand('workbench.action.openSettings', `@ext:${ctx.extensionId}`),
+      run: () => vscode.commands.executeCommand('workbench.action.openSettings', `@ext:${client.extensionId}`),
     },
   ];
   const title = s.state === 'error' ? `Error: ${s.message ?? 'unknown'}`
@@ -49,20 +50,20 @@ async function showMenu(ctx: Ctx): Promise<void> {
 }
 
 /** Returns true when an edit was applied (for tests driving the command). */
-async function fillSelectionCommand(ctx: Ctx): Promise<boolean> {
+async function fillSelectionCommand(client: Client): Promise<boolean> {
   const editor = vscode.window.activeTextEditor;
   if (!editor) return false;
   if (editor.selection.isEmpty) {
     void vscode.window.showInformationMessage('Diffusion Infill: select the code to regenerate first.');
     return false;
   }
-  if (!ctx.config.enable) {
+  if (!client.config.get('enable')) {
     const turnOn = 'Turn On';
-    if (await vscode.window.showInformationMessage('Diffusion Infill is turned off.', turnOn) === turnOn) await toggle(ctx);
+    if (await vscode.window.showInformationMessage('Diffusion Infill is turned off.', turnOn) === turnOn) await toggle(client);
     return false;
   }
-  const client = ctx.client;
-  if (!client) {
+  const languageClient = client.languageClient;
+  if (!languageClient) {
     void vscode.window.showErrorMessage('Diffusion Infill: the language server is not running. Run "Diffusion Infill: Restart Server".');
     return false;
   }
@@ -77,17 +78,17 @@ async function fillSelectionCommand(ctx: Ctx): Promise<boolean> {
       { location: vscode.ProgressLocation.Notification, title: 'Diffusion Infill: filling the selection…', cancellable: true },
       (_progress, token) => {
         token.onCancellationRequested(() => { cancelled = true; });
-        return client.sendRequest(fillSelection, {
+        return languageClient.sendRequest(fillSelection, {
           // The server refuses the request if its copy of the document is another version.
           textDocument: { uri: doc.uri.toString(), version },
-          range: client.code2ProtocolConverter.asRange(selection),
+          range: languageClient.code2ProtocolConverter.asRange(selection),
         }, token);
       },
     );
   } catch (e) {
     // A cancelled request may reject; the user asked for that, so say nothing.
     if (!cancelled && !(e instanceof vscode.CancellationError)) {
-      void vscode.window.showErrorMessage(`Diffusion Infill: ${e instanceof Error ? e.message : String(e)}`);
+      void vscode.window.showErrorMessage(`Diffusion Infill: ${errorText(e)}`);
     }
     return false;
   }
@@ -103,7 +104,7 @@ async function fillSelectionCommand(ctx: Ctx): Promise<boolean> {
     void vscode.window.showWarningMessage('Diffusion Infill: the document changed while the model was working; nothing was replaced.');
     return false;
   }
-  const range = client.protocol2CodeConverter.asRange(edit.range);
+  const range = languageClient.protocol2CodeConverter.asRange(edit.range);
   // No await between the version check and the edit: nothing can change the document in between.
   if (vscode.window.visibleTextEditors.includes(editor)) {
     return editor.edit((b) => b.replace(range, edit.newText));

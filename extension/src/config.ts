@@ -1,65 +1,34 @@
 // Typed access to the diffusionInfill.* settings, and their translation into the server's
-// ServerSettings. This is the only module that reads the configuration.
+// ServerSettings. This is the only module that reads the configuration; which settings exist,
+// their keys, types and defaults come from the table in language-server/src/protocol.ts.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { defaultServerSettings, type ServerSettings } from '../../language-server/src/lsp_ext';
+import { acceptSetting } from '../../model-host/src/setting-spec';
+import { CLIENT_SETTINGS, SETTINGS, SETTINGS_SECTION, type ClientSettingName, type ServerSettings } from '../../language-server/src/protocol';
 
-export const SECTION = 'diffusionInfill';
-
-/** The settings as the client sends them: every user-facing field. The context-window budgets are
- *  not user settings; they keep the server's defaults. */
-export type ClientServerSettings = Omit<ServerSettings, 'maxPrefixTokens' | 'maxSuffixTokens'>;
-
-type Forwarded = Exclude<keyof ClientServerSettings, 'modelPath'>;
-
-/**
- * Each ServerSettings field the client sends, and the contributed setting (its name under
- * `diffusionInfill.`) that feeds it.
- * modelPath is not here: where it may come from depends on workspace trust (see `Config.modelPath`).
- */
-export const forwardedSettings: Readonly<Record<Forwarded, string>> = {
-  enable: 'enable',
-  disabledLanguages: 'disabledLanguages',
-  device: 'device',
-  steps: 'steps',
-  blockLength: 'blockLength',
-  maxTokensSingleLine: 'maxTokens.singleLine',
-  maxTokensMultiLine: 'maxTokens.multiLine',
-  temperature: 'temperature',
-  confidenceThreshold: 'confidenceThreshold',
-  cache: 'cache',
-  candidates: 'candidates',
-  debounceMs: 'debounceMs',
-};
+/** The settings as the client sends them: every contributed one. The context-window budgets are
+ *  not contributed; they keep the server's defaults. */
+export type ClientServerSettings = Pick<ServerSettings, ClientSettingName>;
 
 export class Config {
   /** @param bundledModel the extension's models/default folder, sent when modelPath is empty. */
   constructor(readonly bundledModel: string) {}
 
   private get cfg(): vscode.WorkspaceConfiguration {
-    return vscode.workspace.getConfiguration(SECTION);
+    return vscode.workspace.getConfiguration(SETTINGS_SECTION);
   }
 
-  /** One forwarded setting; a value of the wrong type (hand-edited settings.json) falls back to the default. */
-  private value<K extends Forwarded>(field: K): ClientServerSettings[K] {
-    const fallback = defaultServerSettings[field] as unknown as ClientServerSettings[K];
-    const v = this.cfg.get<unknown>(forwardedSettings[field]);
-    if (Array.isArray(fallback)) return (Array.isArray(v) ? v.filter((x) => typeof x === 'string') : [...fallback]) as ClientServerSettings[K];
-    return (typeof v === typeof fallback ? v : fallback) as ClientServerSettings[K];
+  /**
+   * One setting, under the server's rules (a value of the wrong type, from a hand-edited
+   * settings.json, falls back to the default; a number out of range is clamped). modelPath is
+   * read by its own getter: where it may come from depends on workspace trust.
+   */
+  get<K extends Exclude<ClientSettingName, 'modelPath'>>(name: K): ServerSettings[K] {
+    const spec = SETTINGS[name];
+    const value = acceptSetting(spec, this.cfg.get<unknown>(spec.key));
+    const fallback: unknown = spec.default;
+    return (value ?? (Array.isArray(fallback) ? [...fallback] : fallback)) as ServerSettings[K];
   }
-
-  get enable(): boolean { return this.value('enable'); }
-  get disabledLanguages(): string[] { return this.value('disabledLanguages'); }
-  get device(): ServerSettings['device'] { return this.value('device'); }
-  get steps(): number { return this.value('steps'); }
-  get blockLength(): number { return this.value('blockLength'); }
-  get maxTokensSingleLine(): number { return this.value('maxTokensSingleLine'); }
-  get maxTokensMultiLine(): number { return this.value('maxTokensMultiLine'); }
-  get temperature(): number { return this.value('temperature'); }
-  get confidenceThreshold(): number { return this.value('confidenceThreshold'); }
-  get cache(): boolean { return this.value('cache'); }
-  get candidates(): number { return this.value('candidates'); }
-  get debounceMs(): number { return this.value('debounceMs'); }
 
   /**
    * The model folder the user chose, or '' for the bundled default.
@@ -72,7 +41,7 @@ export class Config {
    * (so `models/tiny` picks a bundled model); `~` is expanded by the server.
    */
   get modelPath(): string {
-    const info = this.cfg.inspect<string>('modelPath');
+    const info = this.cfg.inspect<string>(SETTINGS.modelPath.key);
     const user = clean(info?.globalValue);
     if (!vscode.workspace.isTrusted) return user;
     const workspace = clean(info?.workspaceFolderValue) || clean(info?.workspaceValue);
@@ -88,22 +57,9 @@ export class Config {
    * bundled model's folder: clearing the setting switches back to it.
    */
   serverSettings(): ClientServerSettings {
-    const s: ClientServerSettings = {
-      enable: this.enable,
-      disabledLanguages: this.disabledLanguages,
-      device: this.device,
-      steps: this.steps,
-      blockLength: this.blockLength,
-      maxTokensSingleLine: this.maxTokensSingleLine,
-      maxTokensMultiLine: this.maxTokensMultiLine,
-      temperature: this.temperature,
-      confidenceThreshold: this.confidenceThreshold,
-      cache: this.cache,
-      candidates: this.candidates,
-      debounceMs: this.debounceMs,
-      modelPath: this.modelPath || this.bundledModel,
-    };
-    return s;
+    const s: Record<string, unknown> = { modelPath: this.modelPath || this.bundledModel };
+    for (const name of CLIENT_SETTINGS) if (name !== 'modelPath') s[name] = this.get(name);
+    return s as ClientServerSettings;
   }
 
   /**
@@ -111,15 +67,16 @@ export class Config {
    * value overrides the user value (then the flip changes nothing here, and the caller says so).
    */
   async toggleEnable(): Promise<{ enabled: boolean; overridden: boolean }> {
-    const want = !this.enable;
-    await this.cfg.update('enable', want, vscode.ConfigurationTarget.Global);
-    const info = this.cfg.inspect<boolean>('enable');
+    const want = !this.get('enable');
+    await this.cfg.update(SETTINGS.enable.key, want, vscode.ConfigurationTarget.Global);
+    const info = this.cfg.inspect<boolean>(SETTINGS.enable.key);
     const overridden = info?.workspaceFolderValue !== undefined || info?.workspaceValue !== undefined;
-    return { enabled: this.enable, overridden: overridden && this.enable !== want };
+    const enabled = this.get('enable');
+    return { enabled, overridden: overridden && enabled !== want };
   }
 
   affectedBy(e: vscode.ConfigurationChangeEvent): boolean {
-    return e.affectsConfiguration(SECTION);
+    return e.affectsConfiguration(SETTINGS_SECTION);
   }
 }
 

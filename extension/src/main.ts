@@ -1,29 +1,29 @@
-// Extension entry: wiring only. The client context owns the language client, the status bar and the
-// log; the commands act on it. Inline completions come from the server through the language client's
+// Extension entry: wiring only. The Client owns the language client, the status bar and the log;
+// the commands act on it. Inline completions come from the server through the language client's
 // built-in LSP 3.18 inline completion feature (registered when the server advertises the capability).
 import * as vscode from 'vscode';
+import { Client } from './client';
 import { registerCommands } from './commands';
-import { Ctx } from './ctx';
 
-/** What activate() returns; tests running in the extension host reach the context through it. */
+/** What activate() returns; tests running in the extension host reach the client through it. */
 export interface DiffusionInfillApi {
-  ctx: Ctx;
+  client: Client;
 }
 
-let ctx: Ctx | undefined;
+let active: Client | undefined;
 
-export async function activate(context: vscode.ExtensionContext): Promise<DiffusionInfillApi> {
-  const c = new Ctx(context);
-  ctx = c;
-  context.subscriptions.push(c, ...registerCommands(c));
+export async function activate(extension: vscode.ExtensionContext): Promise<DiffusionInfillApi> {
+  const client = new Client(extension);
+  active = client;
+  extension.subscriptions.push(client, ...registerCommands(client));
   // start() reports its own failures (status bar, one message); activation succeeds regardless,
   // so the commands (Restart Server, Show Logs) stay available.
-  await c.start();
-  return { ctx: c };
+  await client.start();
+  return { client };
 }
 
 export async function deactivate(): Promise<void> {
-  const c = ctx;
-  ctx = undefined;
-  await c?.stop();
+  const client = active;
+  active = undefined;
+  await client?.stop();
 }

@@ -2,7 +2,7 @@
 // the model loads, the error state (message in the tooltip), and the disabled state. Clicking it
 // opens the quick menu (diffusionInfill.showMenu).
 import * as vscode from 'vscode';
-import type { ServerStatusParams } from '../../language-server/src/lsp_ext';
+import type { ServerStatusParams } from '../../language-server/src/protocol';
 
 /** What the item shows: the server's last report, plus what only the client knows. */
 export interface StatusView extends ServerStatusParams {

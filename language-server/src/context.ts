@@ -8,8 +8,10 @@
 // ratio; the engine then truncates exactly by tokens (keeping the end of the prefix and the
 // start of the suffix), so erring on the long side only costs a little tokenizing.
 //
-// The model sees LF line endings only (its training text was LF): CRLF documents are
-// normalized here, and post-processing converts the completion back to the document's EOL.
+// The model sees LF line endings only: the windows go through line-endings.ts's toLf here, and
+// the handlers convert the finished completion back to the document's EOL (`eol`).
+
+import { detectEol, toLf, type Eol } from './line-endings';
 
 /** Characters per token used to turn token budgets into character windows; code BPE
  *  averages roughly 3-4, and a window a bit too long is harmless (the engine trims it). */
@@ -40,7 +42,7 @@ export interface CursorContext {
   /** The cursor line after the cursor, without its line ending (within the window). */
   lineSuffix: string;
   /** The document's line ending, used to write multi-line completions back. */
-  eol: '\n' | '\r\n';
+  eol: Eol;
 }
 
 export interface SelectionContext {
@@ -52,7 +54,7 @@ export interface SelectionContext {
   end: number;
   /** The selected text (LF line endings). */
   selected: string;
-  eol: '\n' | '\r\n';
+  eol: Eol;
 }
 
 export interface NoContext {
@@ -87,18 +89,6 @@ export function snapOffset(text: string, offset: number): number {
 export function looksBinary(text: string, ...windows: string[]): boolean {
   if (text.lastIndexOf('\0', BINARY_SNIFF_CHARS) !== -1) return true;
   return windows.some((w) => w.includes('\0'));
-}
-
-/** Which line ending the document uses, judged by its first line break. */
-export function detectEol(text: string, near = 0): '\n' | '\r\n' {
-  // Look near the cursor first (cheap on huge files), then from the start.
-  let i = text.indexOf('\n', Math.max(0, near - 4096));
-  if (i === -1) i = text.indexOf('\n');
-  return i > 0 && text.charCodeAt(i - 1) === 13 ? '\r\n' : '\n';
-}
-
-function toLf(s: string): string {
-  return s.includes('\r') ? s.replace(/\r\n/g, '\n') : s;
 }
 
 /** The prefix window's start moves in steps of this many characters (see prefixWindow). */

@@ -8,22 +8,21 @@
 
 import { ErrorCodes, LSPErrorCodes, ResponseError, type CancellationToken, type TextDocuments } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import type { InfillEngine } from '../../model-host/src/types';
+import { CancelledError, errorText } from '../../model-host/src/errors';
 import { buildSelectionContext, type SelectionContext } from './context';
-import type { EngineHost, Logger } from './engine-host';
-import type { FillSelectionParams, FillSelectionResult, ServerSettings } from './lsp_ext';
+import { toEol } from './line-endings';
+import { ModelNotReadyError, type ModelService } from './model-service';
+import { postprocessCompletion } from './postprocess';
+import type { FillSelectionParams, FillSelectionResult, ServerSettings } from './protocol';
 import { safeOffset } from './positions';
-import { postprocessCompletion, toEol } from './postprocess';
-import { isAbortError, type RequestScheduler } from './scheduler';
-import { samplerOptions } from './settings';
+import type { RequestScheduler } from './scheduler';
 import { planSelectionSpan, type SpanPlan } from './span-policy';
 
 export interface FillDeps {
   documents: TextDocuments<TextDocument>;
-  host: EngineHost;
+  model: ModelService;
   scheduler: RequestScheduler;
   settings: () => ServerSettings;
-  log: Logger;
 }
 
 const noEdit = (version: number, latencyMs = 0): FillSelectionResult => ({ edit: null, confidence: 0, latencyMs, version });
@@ -47,23 +46,22 @@ export function checkSelectionSize(selected: string, plan: SpanPlan): void {
 }
 
 /**
- * The replacement text for a selection, or null. The same clean-up as ghost text applies,
+ * The replacement text for a selection (LF), or null. The same clean-up as ghost text applies,
  * with the selection's surroundings as the "cursor line"; a selection of whole lines
  * (ending in a line break) gets a replacement that also ends in one.
  */
-export function finishReplacement(raw: string, ctx: SelectionContext, plan: SpanPlan): string | null {
-  const lineStart = ctx.prefix.lastIndexOf('\n') + 1;
-  const lineEnd = ctx.suffix.indexOf('\n');
+export function finishReplacement(raw: string, selection: SelectionContext, plan: SpanPlan): string | null {
+  const lineStart = selection.prefix.lastIndexOf('\n') + 1;
+  const lineEnd = selection.suffix.indexOf('\n');
   const text = postprocessCompletion(raw, {
     mode: plan.mode,
-    linePrefix: ctx.prefix.slice(lineStart),
-    lineSuffix: lineEnd === -1 ? ctx.suffix : ctx.suffix.slice(0, lineEnd),
-    suffix: ctx.suffix,
-    eol: '\n',
+    linePrefix: selection.prefix.slice(lineStart),
+    lineSuffix: lineEnd === -1 ? selection.suffix : selection.suffix.slice(0, lineEnd),
+    suffix: selection.suffix,
     replacesSelection: true,
   });
   if (text === null) return null;
-  return ctx.selected.endsWith('\n') && !text.endsWith('\n') ? text + '\n' : text;
+  return selection.selected.endsWith('\n') && !text.endsWith('\n') ? text + '\n' : text;
 }
 
 export async function fillSelectionHandler(
@@ -83,56 +81,35 @@ export async function fillSelectionHandler(
   if (!settings.enable) return noEdit(version);
 
   if (typeof params.range !== 'object' || params.range === null) throw new ResponseError(ErrorCodes.InvalidParams, 'range is missing');
-  const ctx = buildSelectionContext(
+  const selection = buildSelectionContext(
     document.getText(),
     safeOffset(document, params.range.start, 'range.start'),
     safeOffset(document, params.range.end, 'range.end'),
     settings,
   );
-  if (ctx.kind === 'skip') return noEdit(version);
-  const plan = planSelectionSpan(ctx.selected, settings, deps.host.maxCanvas());
-  checkSelectionSize(ctx.selected, plan);
+  if (selection.kind === 'skip') return noEdit(version);
+  const plan = planSelectionSpan(selection.selected, settings, deps.model.maxCanvas());
+  checkSelectionSize(selection.selected, plan);
 
   const ticket = deps.scheduler.begin(document.uri, 'fill', token);
-  let engine: InfillEngine | undefined;
   try {
-    engine = await deps.host.ready();
-    if (ticket.signal.aborted) return noEdit(version);
-    if (!engine) {
-      const status = deps.host.status();
-      throw new ResponseError(ErrorCodes.InternalError, status.message ?? `The model is not ready (${status.state}).`);
-    }
-    const started = performance.now();
-    const result = await engine.infill(
-      {
-        prefix: ctx.prefix,
-        suffix: ctx.suffix,
-        canvasLengths: plan.canvasLengths,
-        // A selection inside one line is replaced by text on that line.
-        sampler: { ...samplerOptions(settings), singleLine: !ctx.selected.includes('\n') },
-        maxPrefixTokens: settings.maxPrefixTokens,
-        maxSuffixTokens: settings.maxSuffixTokens,
-      },
-      ticket.signal,
-    );
-    const latencyMs = performance.now() - started;
-    deps.host.engineSucceeded();
-    deps.host.reportRequest(latencyMs, result.candidates.reduce((sum, c) => sum + c.tokens, 0));
+    const { candidates, latencyMs } = await deps.model.infill(plan, { ...selection, document: document.uri }, settings, ticket.signal);
     const now = deps.documents.get(document.uri);
     if (ticket.signal.aborted || !now || now.version !== version) return noEdit(version, latencyMs);
 
-    for (const candidate of [...result.candidates].sort((a, b) => b.confidence - a.confidence)) {
-      const text = finishReplacement(candidate.text, ctx, plan);
+    // Best first, as the engine ranks them: the first that survives post-processing wins.
+    for (const candidate of candidates) {
+      const text = finishReplacement(candidate.text, selection, plan);
       if (text === null) continue;
-      const range = { start: document.positionAt(ctx.start), end: document.positionAt(ctx.end) };
-      return { edit: { range, newText: toEol(text, ctx.eol) }, confidence: candidate.confidence, latencyMs, version };
+      const range = { start: document.positionAt(selection.start), end: document.positionAt(selection.end) };
+      return { edit: { range, newText: toEol(text, selection.eol) }, confidence: candidate.confidence, latencyMs, version };
     }
     return noEdit(version, latencyMs);
   } catch (error) {
-    if (error instanceof ResponseError) throw error;
-    if (isAbortError(error, ticket.signal)) return noEdit(version);
-    if (engine) deps.host.engineFailed(error, engine);
-    throw new ResponseError(ErrorCodes.InternalError, `Filling the selection failed: ${error instanceof Error ? error.message : String(error)}`);
+    if (error instanceof CancelledError) return noEdit(version);
+    // Unlike ghost text, an explicit command says why nothing happened.
+    if (error instanceof ModelNotReadyError) throw new ResponseError(ErrorCodes.InternalError, error.message);
+    throw new ResponseError(ErrorCodes.InternalError, `Filling the selection failed: ${errorText(error)}`);
   } finally {
     ticket.done();
   }

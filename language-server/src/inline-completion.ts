@@ -2,9 +2,10 @@
 //
 // One request: cut the context windows, pick single- or multi-line and the canvas lengths,
 // answer from the cache if the user is typing through an earlier completion, otherwise
-// debounce, run the model (abortable), post-process each candidate and return them best
-// first. Anything that goes wrong ends in an empty list, never in an error popup: ghost
-// text that does not appear is the right failure mode for an as-you-type feature.
+// debounce, run the model once through the model service (abortable), post-process each
+// candidate and return them best first. Anything that goes wrong ends in an empty list, never
+// in an error popup: ghost text that does not appear is the right failure mode for an
+// as-you-type feature.
 
 import {
   InlineCompletionTriggerKind,
@@ -15,24 +16,24 @@ import {
   type TextDocuments,
 } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import type { InfillEngine, InfillResult } from '../../model-host/src/types';
+import type { InfillCandidate } from '../../model-host/src/types';
 import { buildCursorContext, type CursorContext } from './context';
-import type { EngineHost, Logger } from './engine-host';
-import type { ServerSettings } from './lsp_ext';
-import { postprocessCompletion, toEol } from './postprocess';
+import { toEol } from './line-endings';
+import type { ModelService } from './model-service';
+import { postprocessCompletion } from './postprocess';
+import type { ServerSettings } from './protocol';
 import type { CachedCompletion, ResultCache } from './result-cache';
-import { debounce, isAbortError, type RequestScheduler } from './scheduler';
-import { generationHash, samplerOptions } from './settings';
+import { debounce, type RequestScheduler } from './scheduler';
+import { generationHash } from './settings';
 import { safeOffset } from './positions';
 import { planCursorSpan, type SpanPlan } from './span-policy';
 
 export interface CompletionDeps {
   documents: TextDocuments<TextDocument>;
-  host: EngineHost;
+  model: ModelService;
   scheduler: RequestScheduler;
   cache: ResultCache;
   settings: () => ServerSettings;
-  log: Logger;
 }
 
 /** Whether completions apply to this document at all. */
@@ -40,18 +41,17 @@ export function completionsAllowed(settings: ServerSettings, languageId: string)
   return settings.enable && !settings.disabledLanguages.includes(languageId);
 }
 
-/** Post-processes every candidate, drops empty ones and duplicates, keeps the best first. */
-export function rankCandidates(result: InfillResult, ctx: CursorContext, plan: SpanPlan): CachedCompletion[] {
+/** Post-processes every candidate (best first, as the engine ranks them), drops empty ones and
+ *  duplicates. The texts are LF: the cache keeps them so, toItems converts them. */
+export function rankCandidates(candidates: InfillCandidate[], context: CursorContext, plan: SpanPlan): CachedCompletion[] {
   const seen = new Set<string>();
   const out: CachedCompletion[] = [];
-  const ordered = [...result.candidates].sort((a, b) => b.confidence - a.confidence);
-  for (const candidate of ordered) {
+  for (const candidate of candidates) {
     const text = postprocessCompletion(candidate.text, {
       mode: plan.mode,
-      linePrefix: ctx.linePrefix,
-      lineSuffix: ctx.lineSuffix,
-      suffix: ctx.suffix,
-      eol: '\n',
+      linePrefix: context.linePrefix,
+      lineSuffix: context.lineSuffix,
+      suffix: context.suffix,
     });
     if (text === null || seen.has(text)) continue;
     seen.add(text);
@@ -60,17 +60,18 @@ export function rankCandidates(result: InfillResult, ctx: CursorContext, plan: S
   return out;
 }
 
-function toItems(
+/** The reply: each completion in the document's line ending, from the cursor. */
+export function toItems(
   completions: CachedCompletion[],
   document: TextDocument,
-  ctx: CursorContext,
+  context: CursorContext,
   cursor: Position,
 ): InlineCompletionItem[] {
   // The range starts where the context was cut and ends at the cursor (both clamped to the
   // document and moved off a surrogate pair or \r\n if the client put them inside one).
-  const start = document.positionAt(ctx.offset);
+  const start = document.positionAt(context.offset);
   const end = start.line === cursor.line ? cursor : start;
-  return completions.map((c) => ({ insertText: toEol(c.text, ctx.eol), range: { start, end } }));
+  return completions.map((c) => ({ insertText: toEol(c.text, context.eol), range: { start, end } }));
 }
 
 export async function provideInlineCompletions(
@@ -87,54 +88,35 @@ export async function provideInlineCompletions(
   // Clamped to the document and off any surrogate pair: the reply's range is built from it.
   const offset = safeOffset(document, params.position);
   const cursor = document.positionAt(offset);
-  const ctx = buildCursorContext(document.getText(), offset, settings);
-  if (ctx.kind === 'skip') return [];
-  const plan = planCursorSpan(ctx.linePrefix, ctx.lineSuffix, settings, deps.host.maxCanvas());
+  const context = buildCursorContext(document.getText(), offset, settings);
+  if (context.kind === 'skip') return [];
+  const plan = planCursorSpan(context.linePrefix, context.lineSuffix, settings, deps.model.maxCanvas());
 
   const cacheQuery = {
     uri: document.uri,
-    offset: ctx.offset,
-    prefix: ctx.prefix,
-    suffix: ctx.suffix,
+    offset: context.offset,
+    prefix: context.prefix,
+    suffix: context.suffix,
     settingsHash: generationHash(settings),
   };
   const cached = deps.cache.lookup(cacheQuery);
-  if (cached) return toItems(cached, document, ctx, cursor);
+  if (cached) return toItems(cached, document, context, cursor);
 
   const ticket = deps.scheduler.begin(document.uri, 'inline', token);
-  let engine: InfillEngine | undefined;
   try {
     // An explicit request (the user asked for a suggestion) skips the debounce.
     const explicit = params.context?.triggerKind === InlineCompletionTriggerKind.Invoked;
     if (!explicit && !(await debounce(settings.debounceMs, ticket.signal))) return [];
-    engine = await deps.host.ready();
-    if (!engine || ticket.signal.aborted) return [];
-
-    const started = performance.now();
-    const result = await engine.infill(
-      {
-        prefix: ctx.prefix,
-        suffix: ctx.suffix,
-        canvasLengths: plan.canvasLengths,
-        sampler: { ...samplerOptions(settings), singleLine: plan.mode === 'single-line' },
-        maxPrefixTokens: settings.maxPrefixTokens,
-        maxSuffixTokens: settings.maxSuffixTokens,
-      },
-      ticket.signal,
-    );
-    deps.host.engineSucceeded();
-    const completions = rankCandidates(result, ctx, plan);
-    const latencyMs = performance.now() - started;
-    deps.host.reportRequest(latencyMs, result.candidates.reduce((sum, c) => sum + c.tokens, 0));
+    const { candidates } = await deps.model.infill(plan, { ...context, document: document.uri }, settings, ticket.signal);
+    const completions = rankCandidates(candidates, context, plan);
     deps.cache.store(cacheQuery, completions);
 
     // Closed or edited while the model ran: the answer belongs to text that is gone.
     const now = deps.documents.get(document.uri);
     if (ticket.signal.aborted || !now || now.version !== version) return [];
-    return toItems(completions, document, ctx, cursor);
-  } catch (error) {
-    if (isAbortError(error, ticket.signal)) return [];
-    if (engine) deps.host.engineFailed(error, engine);
+    return toItems(completions, document, context, cursor);
+  } catch {
+    // Cancelled, no model, or an engine error (the model service logged and counted it).
     return [];
   } finally {
     ticket.done();

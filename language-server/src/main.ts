@@ -4,7 +4,7 @@
 //
 // It offers plain LSP 3.18 inline completion (so any editor with inline-completion support
 // can use it) and, for the VS Code client, the diffusionInfill/fillSelection request and the
-// diffusionInfill/serverStatus notification declared in lsp_ext.ts.
+// diffusionInfill/serverStatus notification declared in protocol.ts.
 
 import {
   createConnection,
@@ -17,17 +17,16 @@ import {
   type InitializeResult,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { createWorkerEngine } from './engine-factory';
-import { EngineHost, errorText } from './engine-host';
+import { errorText } from '../../model-host/src/errors';
+import { WorkerEngine } from '../../model-host/src/worker-client';
 import { fillSelectionHandler } from './fill-selection';
 import { provideInlineCompletions } from './inline-completion';
-import { fillSelection, serverStatus, type ServerSettings } from './lsp_ext';
+import { ModelService } from './model-service';
+import { fillSelection, serverStatus, SETTINGS_SECTION, type ServerSettings } from './protocol';
 import { ResultCache } from './result-cache';
 import { RequestScheduler } from './scheduler';
 import { guardedStdio } from './stdio-guard';
 import { defaultSettings, findPackageRoot, mergeSettings } from './settings';
-
-const SETTINGS_SECTION = 'diffusionInfill';
 
 /** A clear line on stderr, then exit: the client (vscode-languageclient does) starts a new server. */
 function fatal(reason: string): never {
@@ -62,8 +61,10 @@ let initialized = false;
 let canPullConfiguration = false;
 let canRegisterConfiguration = false;
 
-const host = new EngineHost(
-  createWorkerEngine,
+const model = new ModelService(
+  // The engine runs in a child process (model-host/src/worker-client.ts), so that model passes
+  // never block this JSON-RPC loop and a native crash never takes the server down.
+  (options) => new WorkerEngine(options),
   packageRoot,
   // Notifications may only go out once the client has sent `initialized`.
   (status) => {
@@ -84,7 +85,7 @@ function applySettings(next: ServerSettings): void {
   settings = next;
   // Steps, budgets and the like are read per request; a model path or device change
   // reloads the engine inside configure().
-  host.configure(settings);
+  model.configure(settings);
 }
 
 connection.onInitialize((params): InitializeResult => {
@@ -103,7 +104,7 @@ connection.onInitialize((params): InitializeResult => {
 
 connection.onInitialized(() => {
   initialized = true;
-  host.configure(settings);
+  model.configure(settings);
   // Ask to be told about configuration changes where the client supports registering.
   if (canRegisterConfiguration) void connection.client.register(DidChangeConfigurationNotification.type, { section: SETTINGS_SECTION }).catch(() => undefined);
 });
@@ -128,12 +129,12 @@ function requireInitialize(method: string): void {
 
 connection.languages.inlineCompletion.on((params, token) => {
   requireInitialize('textDocument/inlineCompletion');
-  return provideInlineCompletions(params, token, { documents, host, scheduler, cache, settings: () => settings, log });
+  return provideInlineCompletions(params, token, { documents, model, scheduler, cache, settings: () => settings });
 });
 
 connection.onRequest(fillSelection, (params, token) => {
   requireInitialize(fillSelection.method);
-  return fillSelectionHandler(params, token, { documents, host, scheduler, settings: () => settings, log });
+  return fillSelectionHandler(params, token, { documents, model, scheduler, settings: () => settings });
 });
 
 // Every other request: ServerNotInitialized before initialize, MethodNotFound after.
@@ -150,7 +151,7 @@ documents.onDidClose((event) => {
 connection.onShutdown(async () => {
   shutdownReceived = true;
   scheduler.cancelAll();
-  await host.dispose();
+  await model.dispose();
 });
 
 // A bug in one request must not end the server: log it and keep serving.

@@ -1,14 +1,15 @@
-// Owns the inference engine: loads it for the configured model and device, reloads it when
-// those settings change, reports every state change to the client as a serverStatus
-// notification, and never lets a missing or broken model take the server down: until a
-// model is ready, `current()` is undefined and the handlers answer with nothing.
+// The server's one way to the model. It loads the engine for the configured model and device,
+// reloads it when those settings change, and reports every state change to the client as a
+// serverStatus notification; a missing or broken model never takes the server down. And it runs
+// each request: `infill` waits for a load in progress, builds the engine request from the span
+// plan, the context and the settings, times it, reports the latency, and keeps the failure
+// streak, so the handlers only cut the context, plan the span and post-process.
 
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { cappedWindow, readManifestJson } from '../../model-host/src/model-paths';
-import type { EngineOptions, InfillEngine, ModelInfo } from '../../model-host/src/types';
-import type { ServerSettings, ServerState, ServerStatusParams } from './lsp_ext';
-import { engineKey, resolveModelPath } from './settings';
+import { CancelledError, errorText } from '../../model-host/src/errors';
+import type { EngineOptions, InfillCandidate, InfillEngine, ModelInfo } from '../../model-host/src/types';
+import type { ServerSettings, ServerState, ServerStatusParams } from './protocol';
+import { engineKey, resolveModelPath, samplerOptions } from './settings';
+import type { SpanPlan } from './span-policy';
 
 const MAX_FAILURES_IN_A_ROW = 3;
 
@@ -16,34 +17,26 @@ export type EngineFactory = (options: EngineOptions) => InfillEngine;
 export type StatusSink = (status: ServerStatusParams) => void;
 export type Logger = (message: string) => void;
 
-/** What the server needs from model.json before loading: the token window it was trained on. */
-export interface ModelWindow {
-  /** bos + prefix + canvas + suffix + eos must fit in this many tokens. */
-  tokens: number;
+/** What the model fills: the windows around the span and the document they come from (the
+ *  engine keeps each document's context keys and values between requests). */
+export interface InfillContext {
+  prefix: string;
+  suffix: string;
+  document: string;
 }
 
-/** Checks the model folder: a message a user can act on, or the model's window. */
-export function checkModelFolder(modelDir: string): { problem: string } | { window: ModelWindow } {
-  const manifest = path.join(modelDir, 'model.json');
-  if (!fs.existsSync(manifest)) {
-    return { problem: `Model not found at ${modelDir}: set diffusionInfill.modelPath to a folder containing model.json.` };
-  }
-  // model.json must lie inside the folder (no symlink out) and its parse errors never quote it.
-  let parsed: { train_seq_len?: unknown; max_positions?: unknown };
-  try {
-    parsed = (readManifestJson(modelDir).raw ?? {}) as typeof parsed;
-  } catch (error) {
-    return { problem: `${errorText(error)}: fix it or set diffusionInfill.modelPath to another model.` };
-  }
-  // An inflated window (65,536) would make every canvas and context plan huge: capped.
-  return { window: { tokens: cappedWindow(parsed.train_seq_len, parsed.max_positions) } };
+export interface Completion {
+  /** Best confidence first, as the engine ranks them. */
+  candidates: InfillCandidate[];
+  latencyMs: number;
 }
 
-export function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+/** No model to run: loading failed, or completions are off. The message says which. */
+export class ModelNotReadyError extends Error {
+  override readonly name = 'ModelNotReadyError';
 }
 
-export class EngineHost {
+export class ModelService {
   private engine: InfillEngine | undefined;
   private info: ModelInfo | undefined;
   private key: string | undefined;
@@ -53,7 +46,6 @@ export class EngineHost {
   /** Bumped on every (re)load; a load that finishes under an old generation is discarded. */
   private generation = 0;
   private loading: Promise<void> | undefined;
-  private window: ModelWindow = { tokens: Infinity };
   /** Infill failures in a row; the worker restarts itself after a crash, so only a streak
    *  means the model is unusable. */
   private failures = 0;
@@ -79,12 +71,6 @@ export class EngineHost {
     }
   }
 
-  /** The engine when a model is loaded and completions are enabled; waits for a load in progress. */
-  async ready(): Promise<InfillEngine | undefined> {
-    if (this.loading) await this.loading;
-    return this.enabled && this.state === 'ready' ? this.engine : undefined;
-  }
-
   status(): ServerStatusParams {
     if (!this.enabled) return { state: 'disabled', model: this.info?.name, device: this.info?.provider };
     const s: ServerStatusParams = { state: this.state };
@@ -96,39 +82,48 @@ export class EngineHost {
     return s;
   }
 
-  /** After each completion: the latency and speed the status bar shows. */
-  reportRequest(latencyMs: number, tokens: number): void {
-    if (this.state !== 'ready') return;
-    const tokensPerSecond = latencyMs > 0 ? Math.round((tokens / latencyMs) * 1000 * 10) / 10 : 0;
-    this.report({ ...this.status(), lastLatencyMs: Math.round(latencyMs), tokensPerSecond });
-  }
-
   /**
-   * The longest canvas the loaded model can take while leaving at least half of its window
-   * for context (the engine rejects a canvas that does not fit at all).
+   * The longest canvas the loaded model can take while leaving at least half of its window for
+   * context. Unknown (unbounded) until a model has loaded; the engine then rejects a canvas that
+   * does not fit at all, and nothing is replaced.
    */
   maxCanvas(): number {
-    return Math.floor((this.window.tokens - 2) / 2);
-  }
-
-  /** An infill call succeeded: the failure streak is over. */
-  engineSucceeded(): void {
-    this.failures = 0;
+    return this.info ? Math.floor((this.info.window - 2) / 2) : Infinity;
   }
 
   /**
-   * An infill call failed for a reason other than cancellation. One failure may be a worker
-   * crash (the worker engine starts a new worker on the next request), so it is only logged;
-   * a streak of them puts the server in the error state until the settings change.
+   * One request. Throws CancelledError when the signal aborted (whatever the engine threw then),
+   * ModelNotReadyError when there is no model to run, or the engine's error, which counts
+   * towards the failure streak.
    */
-  engineFailed(error: unknown, engine: InfillEngine): void {
-    // An engine replaced by a reload fails its in-flight requests on purpose.
-    if (engine !== this.engine) return;
-    this.log(`Engine error: ${errorText(error)}`);
-    this.failures++;
-    if (this.failures >= MAX_FAILURES_IN_A_ROW && this.state === 'ready') {
-      this.setState('error', `Completions failed ${this.failures} times in a row (${errorText(error)}). `
-        + 'Check diffusionInfill.modelPath and diffusionInfill.device, or restart the language server.');
+  async infill(plan: SpanPlan, context: InfillContext, settings: ServerSettings, signal: AbortSignal): Promise<Completion> {
+    if (this.loading) await this.loading;
+    if (signal.aborted) throw new CancelledError();
+    const engine = this.engine;
+    if (!engine || !this.enabled || this.state !== 'ready') {
+      const status = this.status();
+      throw new ModelNotReadyError(status.message ?? `The model is not ready (${status.state}).`);
+    }
+    const started = performance.now();
+    try {
+      const result = await engine.infill({
+        prefix: context.prefix,
+        suffix: context.suffix,
+        canvasLengths: plan.canvasLengths,
+        sampler: { ...samplerOptions(settings), singleLine: plan.mode === 'single-line' },
+        maxPrefixTokens: settings.maxPrefixTokens,
+        maxSuffixTokens: settings.maxSuffixTokens,
+        document: context.document,
+        reuseContext: settings.cache,
+      }, signal);
+      const latencyMs = performance.now() - started;
+      this.failures = 0;
+      this.reportLatency(latencyMs, result.candidates.reduce((sum, c) => sum + c.tokens, 0));
+      return { candidates: result.candidates, latencyMs };
+    } catch (error) {
+      if (signal.aborted || error instanceof CancelledError) throw new CancelledError();
+      this.failed(error, engine);
+      throw error;
     }
   }
 
@@ -137,6 +132,29 @@ export class EngineHost {
     const engine = this.engine;
     this.engine = undefined;
     if (engine) await engine.dispose().catch(() => undefined);
+  }
+
+  /** After each completion: the latency and speed the status bar shows. */
+  private reportLatency(latencyMs: number, tokens: number): void {
+    if (this.state !== 'ready') return;
+    const tokensPerSecond = latencyMs > 0 ? Math.round((tokens / latencyMs) * 1000 * 10) / 10 : 0;
+    this.report({ ...this.status(), lastLatencyMs: Math.round(latencyMs), tokensPerSecond });
+  }
+
+  /**
+   * A request failed for a reason other than cancellation. One failure may be a worker crash
+   * (the worker engine starts a new worker on the next request), so it is only logged; a streak
+   * of them puts the server in the error state until the settings change.
+   */
+  private failed(error: unknown, engine: InfillEngine): void {
+    // An engine replaced by a reload fails its in-flight requests on purpose.
+    if (engine !== this.engine) return;
+    this.log(`Engine error: ${errorText(error)}`);
+    this.failures++;
+    if (this.failures >= MAX_FAILURES_IN_A_ROW && this.state === 'ready') {
+      this.setState('error', `Completions failed ${this.failures} times in a row (${errorText(error)}). `
+        + 'Check diffusionInfill.modelPath and diffusionInfill.device, or restart the language server.');
+    }
   }
 
   private setState(state: ServerState, message?: string): void {
@@ -162,15 +180,10 @@ export class EngineHost {
     const modelDir = resolveModelPath(settings.modelPath, this.packageRoot);
     this.setState('loading');
     this.failures = 0;
-    const checked = checkModelFolder(modelDir);
-    if ('problem' in checked) {
-      this.log(checked.problem);
-      this.setState('error', checked.problem);
-      return;
-    }
-    this.window = checked.window;
     let engine: InfillEngine | undefined;
     try {
+      // The engine checks the folder and model.json (model-host/src/manifest.ts); its messages
+      // name the file and what is wrong.
       engine = this.createEngine({ modelDir, provider: settings.device });
       const info = await engine.load();
       if (generation !== this.generation) {

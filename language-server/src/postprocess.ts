@@ -1,8 +1,10 @@
 // Turns the model's raw middle into the text the editor inserts. Pure functions: the same
 // raw text and context always give the same result, which the golden tests pin down.
 //
-// The model works in LF (see context.ts); the result is converted to the document's EOL last.
+// Everything here is LF: the model's text comes in through toLf, and the handlers convert the
+// result to the document's line ending where they build the reply (line-endings.ts).
 
+import { toLf } from './line-endings';
 import type { SpanMode } from './span-policy';
 
 export interface PostprocessContext {
@@ -13,21 +15,12 @@ export interface PostprocessContext {
   lineSuffix: string;
   /** Everything after the cursor (LF), starting with lineSuffix. */
   suffix: string;
-  eol: '\n' | '\r\n';
   /** The span replaces a selection: never add a line break the model did not write. */
   replacesSelection?: boolean;
 }
 
 export function isBlank(s: string): boolean {
   return s.trim() === '';
-}
-
-export function toLf(s: string): string {
-  return s.includes('\r') ? s.replace(/\r\n?/g, '\n') : s;
-}
-
-export function toEol(s: string, eol: '\n' | '\r\n'): string {
-  return eol === '\n' ? s : s.replace(/\n/g, '\r\n');
 }
 
 export function stopAtFirstNewline(s: string): string {
@@ -68,11 +61,11 @@ export function dropTrailingBlankLines(s: string): string {
  * line when it holds something (it will sit at the cursor line's indentation once the
  * completion pushes it down), else the first non-blank line below.
  */
-function firstSuffixLine(ctx: PostprocessContext): { line: string; onCursorLine: boolean } | null {
-  if (!isBlank(ctx.lineSuffix)) {
-    return { line: leadingWhitespace(ctx.linePrefix) + ctx.lineSuffix.trim(), onCursorLine: true };
+function firstSuffixLine(around: PostprocessContext): { line: string; onCursorLine: boolean } | null {
+  if (!isBlank(around.lineSuffix)) {
+    return { line: leadingWhitespace(around.linePrefix) + around.lineSuffix.trim(), onCursorLine: true };
   }
-  const lines = ctx.suffix.split('\n', 64);
+  const lines = around.suffix.split('\n', 64);
   for (let i = 1; i < lines.length; i++) {
     if (!isBlank(lines[i])) return { line: lines[i].trimEnd(), onCursorLine: false };
   }
@@ -85,45 +78,44 @@ function firstSuffixLine(ctx: PostprocessContext): { line: string; onCursorLine:
  * with their indentation, so a nested `}` does not match an outer one. Returns null when
  * there is no repeat.
  */
-export function cutAtSuffixRepeat(completion: string, ctx: PostprocessContext): string | null {
-  const target = firstSuffixLine(ctx);
+export function cutAtSuffixRepeat(completion: string, around: PostprocessContext): string | null {
+  const target = firstSuffixLine(around);
   if (!target) return null;
   const lines = completion.split('\n');
   for (let i = 0; i < lines.length; i++) {
     // The first completion line continues the cursor line, so compare the whole line.
-    const full = (i === 0 ? ctx.linePrefix + lines[0] : lines[i]).trimEnd();
+    const full = (i === 0 ? around.linePrefix + lines[0] : lines[i]).trimEnd();
     if (full !== target.line) continue;
     const kept = dropTrailingBlankLines(lines.slice(0, i).join('\n'));
     // When the repeated line is the cursor line's own closer (`{║}`), keep a line break and
     // the indentation in front of it so the closer lands on its own line.
-    return target.onCursorLine && i > 0 && !ctx.replacesSelection ? kept + '\n' + leadingWhitespace(lines[i]) : kept;
+    return target.onCursorLine && i > 0 && !around.replacesSelection ? kept + '\n' + leadingWhitespace(lines[i]) : kept;
   }
   return null;
 }
 
-function postprocessSingleLine(raw: string, ctx: PostprocessContext): string {
+function postprocessSingleLine(raw: string, around: PostprocessContext): string {
   let text = stopAtFirstNewline(raw);
-  if (isBlank(ctx.lineSuffix)) text = text.trimEnd();
-  return trimSuffixOverlap(text, ctx.lineSuffix);
+  if (isBlank(around.lineSuffix)) text = text.trimEnd();
+  return trimSuffixOverlap(text, around.lineSuffix);
 }
 
-function postprocessMultiLine(raw: string, ctx: PostprocessContext): string {
+function postprocessMultiLine(raw: string, around: PostprocessContext): string {
   const text = dropTrailingBlankLines(raw);
-  const cut = cutAtSuffixRepeat(text, ctx);
+  const cut = cutAtSuffixRepeat(text, around);
   if (cut !== null) return cut;
   // A closer after the cursor (`{║}`) and no repeat: end on a fresh line at the cursor
   // line's indentation, so the closer does not get glued to the last completed line.
-  if (!ctx.replacesSelection && !isBlank(ctx.lineSuffix) && text.includes('\n')) return text + '\n' + leadingWhitespace(ctx.linePrefix);
+  if (!around.replacesSelection && !isBlank(around.lineSuffix) && text.includes('\n')) return text + '\n' + leadingWhitespace(around.linePrefix);
   return text;
 }
 
 /**
- * The whole pipeline for one candidate. Returns null when nothing worth inserting is left
+ * The whole pipeline for one candidate, LF in and out. Returns null when nothing worth inserting is left
  * (empty, whitespace only, or only what already follows the cursor).
  */
-export function postprocessCompletion(raw: string, ctx: PostprocessContext): string | null {
+export function postprocessCompletion(raw: string, around: PostprocessContext): string | null {
   const lf = toLf(raw);
-  const text = ctx.mode === 'single-line' ? postprocessSingleLine(lf, ctx) : postprocessMultiLine(lf, ctx);
-  if (isBlank(text)) return null;
-  return toEol(text, ctx.eol);
+  const text = around.mode === 'single-line' ? postprocessSingleLine(lf, around) : postprocessMultiLine(lf, around);
+  return isBlank(text) ? null : text;
 }

@@ -1,48 +1,109 @@
-// Every custom message between the VS Code client and the language server, declared once.
-// Other editors can use the server without them: inline completion is plain LSP 3.18.
+// Everything the VS Code client and the language server agree on, declared once: the settings
+// table (the extension's contributed settings, the server's merge and the CLI's flags all come
+// from it; test/build.test.ts checks package.json against it) and the custom messages. Other
+// editors can use the server without the messages: inline completion is plain LSP 3.18.
 
 import { NotificationType, RequestType, TextDocumentIdentifier, Range, TextEdit } from 'vscode-languageserver-protocol';
-import type { ExecutionProviderSetting } from '../../model-host/src/types';
+import { ENGINE_SETTINGS } from '../../model-host/src/engine-settings';
+import type { SettingSpec, SettingValue } from '../../model-host/src/setting-spec';
+
+/** The configuration section: settings are `diffusionInfill.<key>`. */
+export const SETTINGS_SECTION = 'diffusionInfill';
+
+/**
+ * Every setting, by the field name the server uses, in the order VS Code lists them. The engine's
+ * knobs are declared in model-host/src/engine-settings.ts (the CLI needs them too) and only
+ * placed here. Ranges are the ones the settings UI enforces; the server clamps to the same.
+ */
+export const SETTINGS = {
+  enable: {
+    key: 'enable',
+    type: 'boolean',
+    default: true,
+    markdownDescription: 'Show inline completions (ghost text) from the local model. Turn off to stop all requests; '
+      + '**Diffusion Infill: Toggle Completions** flips this in your user settings.',
+  },
+  disabledLanguages: {
+    key: 'disabledLanguages',
+    type: 'array',
+    items: { type: 'string' },
+    default: [],
+    uniqueItems: true,
+    markdownDescription: 'Language ids (for example `markdown`, `plaintext`) for which no completions are offered.',
+  },
+  modelPath: {
+    key: 'modelPath',
+    type: 'string',
+    // Empty: the bundled models/default (the client sends its folder, the server falls back to it).
+    default: '',
+    scope: 'machine-overridable',
+    markdownDescription: 'Folder holding `model.json`, `model.onnx` and `tokenizer.json` (the format is described in '
+      + '`models/CONTRACT.md`). Empty uses the bundled default model. A relative path in workspace settings is taken from the '
+      + 'workspace folder; `~` is your home folder. **In an untrusted workspace only your user setting is used.** Changing it '
+      + 'reloads the model.',
+  },
+  device: ENGINE_SETTINGS.device,
+  steps: ENGINE_SETTINGS.steps,
+  blockLength: ENGINE_SETTINGS.blockLength,
+  maxTokensSingleLine: {
+    key: 'maxTokens.singleLine',
+    type: 'integer',
+    default: 24,
+    minimum: 1,
+    maximum: 128,
+    markdownDescription: 'Largest canvas, in tokens, for a completion in the middle of a line. The model ends a completion early '
+      + 'by predicting padding, so this is a ceiling, not a length; a larger canvas costs more passes.',
+  },
+  maxTokensMultiLine: {
+    key: 'maxTokens.multiLine',
+    type: 'integer',
+    default: 64,
+    minimum: 1,
+    maximum: 256,
+    markdownDescription: 'Largest canvas, in tokens, for a multi-line completion (after a block opener or on an empty line). '
+      + 'A larger canvas means more blocks and more passes.',
+  },
+  temperature: ENGINE_SETTINGS.temperature,
+  confidenceThreshold: ENGINE_SETTINGS.confidenceThreshold,
+  cache: ENGINE_SETTINGS.cache,
+  candidates: {
+    key: 'candidates',
+    type: 'integer',
+    default: 2,
+    minimum: 1,
+    maximum: 5,
+    markdownDescription: "Completions to generate, each with a different canvas length, ranked by the model's confidence. Each "
+      + 'candidate costs its own passes, so latency grows with this.',
+  },
+  debounceMs: {
+    key: 'debounceMs',
+    type: 'integer',
+    default: 75,
+    minimum: 0,
+    maximum: 2000,
+    markdownDescription: 'Wait this many milliseconds after typing stops before asking the model; a keystroke in between cancels '
+      + 'the request.',
+  },
+  // Token budgets of the context windows: not contributed (no key), so VS Code users keep the
+  // defaults; other LSP clients may send them.
+  maxPrefixTokens: {
+    type: 'integer', default: 320, minimum: 0, maximum: 8192, markdownDescription: 'Prefix window, in tokens.',
+  },
+  maxSuffixTokens: {
+    type: 'integer', default: 128, minimum: 0, maximum: 8192, markdownDescription: 'Suffix window, in tokens.',
+  },
+} as const satisfies Record<string, SettingSpec>;
+
+export type SettingName = keyof typeof SETTINGS;
 
 /** Settings the server needs; sent as initializationOptions and in workspace/didChangeConfiguration
- *  as `{ settings: { diffusionInfill: ServerSettings } }`. Missing fields take the defaults below. */
-export interface ServerSettings {
-  enable: boolean;
-  /** Language ids with completions switched off. */
-  disabledLanguages: string[];
-  modelPath: string;
-  device: ExecutionProviderSetting;
-  steps: number;
-  blockLength: number;
-  maxTokensSingleLine: number;
-  maxTokensMultiLine: number;
-  temperature: number;
-  /** 0 turns confidence-threshold parallel decoding off. */
-  confidenceThreshold: number;
-  cache: boolean;
-  candidates: number;
-  debounceMs: number;
-  /** Token budgets for the context windows. */
-  maxPrefixTokens: number;
-  maxSuffixTokens: number;
-}
+ *  as `{ settings: { diffusionInfill: ServerSettings } }`. Missing fields keep their current value. */
+export type ServerSettings = { -readonly [K in SettingName]: SettingValue<(typeof SETTINGS)[K]> };
 
-export const defaultServerSettings: Omit<ServerSettings, 'modelPath'> = {
-  enable: true,
-  disabledLanguages: [],
-  device: 'auto',
-  steps: 24,
-  blockLength: 8,
-  maxTokensSingleLine: 24,
-  maxTokensMultiLine: 64,
-  temperature: 0,
-  confidenceThreshold: 0.9,
-  cache: true,
-  candidates: 2,
-  debounceMs: 75,
-  maxPrefixTokens: 320,
-  maxSuffixTokens: 128,
-};
+/** Settings the extension contributes to VS Code (the ones with a key), and so sends. */
+export type ClientSettingName = { [K in SettingName]: (typeof SETTINGS)[K] extends { key: string } ? K : never }[SettingName];
+export const CLIENT_SETTINGS = (Object.keys(SETTINGS) as SettingName[])
+  .filter((name): name is ClientSettingName => 'key' in SETTINGS[name]);
 
 export interface FillSelectionParams {
   /** With a version, the request is refused (ContentModified) unless the server's copy of the

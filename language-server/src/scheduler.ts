@@ -87,8 +87,3 @@ export function debounce(ms: number, signal: AbortSignal): Promise<boolean> {
   });
 }
 
-/** True when an error is just the abort of a signal we triggered, not a real failure. */
-export function isAbortError(error: unknown, signal: AbortSignal): boolean {
-  if (signal.aborted) return true;
-  return error instanceof Error && (error.name === 'AbortError' || error.name === 'CanceledError');
-}

@@ -4,10 +4,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { defaultServerSettings, type ServerSettings } from './lsp_ext';
-import type { ExecutionProviderSetting, SamplerOptions } from '../../model-host/src/types';
+import { acceptSetting } from '../../model-host/src/setting-spec';
+import type { SamplerOptions } from '../../model-host/src/types';
+import { SETTINGS, type ServerSettings, type SettingName } from './protocol';
 
-const devices: readonly ExecutionProviderSetting[] = ['auto', 'cpu', 'webgpu', 'cuda', 'dml', 'coreml'];
+const NAMES = Object.keys(SETTINGS) as SettingName[];
 
 /**
  * The folder holding the project's package.json, found by walking up from this file.
@@ -24,52 +25,30 @@ export function findPackageRoot(startDir: string = __dirname): string {
   }
 }
 
+/** Every setting at its default from the table; the model is the bundled models/default. */
 export function defaultSettings(packageRoot: string): ServerSettings {
-  return { ...defaultServerSettings, disabledLanguages: [], modelPath: path.join(packageRoot, 'models', 'default') };
+  const out = Object.fromEntries(NAMES.map((name) => {
+    const value: unknown = SETTINGS[name].default;
+    return [name, Array.isArray(value) ? [...value] : value];
+  })) as ServerSettings;
+  out.modelPath = path.join(packageRoot, 'models', 'default');
+  return out;
 }
 
 /**
  * Overlays a partial, untrusted settings object (from initializationOptions or
- * didChangeConfiguration) on a base. A field of the wrong type or out of range keeps the
- * base value, so one bad setting cannot break completions.
+ * didChangeConfiguration) on a base, field by field under the table's rules (setting-spec.ts):
+ * a field of the wrong type keeps the base value, a number out of range is clamped, so one bad
+ * setting cannot break completions. A blank modelPath keeps the base (the bundled model).
  */
 export function mergeSettings(base: ServerSettings, partial: unknown): ServerSettings {
-  if (typeof partial !== 'object' || partial === null) return { ...base };
-  const p = partial as Record<string, unknown>;
   const out: ServerSettings = { ...base };
-  const bool = (k: 'enable' | 'cache'): void => {
-    if (typeof p[k] === 'boolean') out[k] = p[k] as boolean;
-  };
-  const num = (
-    k: Exclude<{ [K in keyof ServerSettings]: ServerSettings[K] extends number ? K : never }[keyof ServerSettings], undefined>,
-    min: number,
-    max: number,
-    integer = true,
-  ): void => {
-    const v = p[k];
-    if (typeof v !== 'number' || !Number.isFinite(v)) return;
-    const clamped = Math.min(max, Math.max(min, integer ? Math.round(v) : v));
-    out[k] = clamped;
-  };
-  bool('enable');
-  bool('cache');
-  if (Array.isArray(p.disabledLanguages)) {
-    out.disabledLanguages = p.disabledLanguages.filter((x): x is string => typeof x === 'string');
+  if (typeof partial !== 'object' || partial === null) return out;
+  const p = partial as Record<string, unknown>;
+  for (const name of NAMES) {
+    const value = acceptSetting(SETTINGS[name], p[name]);
+    if (value !== undefined) (out as Record<SettingName, unknown>)[name] = value;
   }
-  if (typeof p.modelPath === 'string' && p.modelPath.trim() !== '') out.modelPath = p.modelPath.trim();
-  if (typeof p.device === 'string' && (devices as readonly string[]).includes(p.device)) {
-    out.device = p.device as ExecutionProviderSetting;
-  }
-  num('steps', 1, 1024);
-  num('blockLength', 1, 512);
-  num('maxTokensSingleLine', 1, 256);
-  num('maxTokensMultiLine', 1, 512);
-  num('temperature', 0, 10, false);
-  num('confidenceThreshold', 0, 1, false);
-  num('candidates', 1, 8);
-  num('debounceMs', 0, 5000);
-  num('maxPrefixTokens', 0, 8192);
-  num('maxSuffixTokens', 0, 8192);
   return out;
 }
 
@@ -89,15 +68,16 @@ export function engineKey(s: ServerSettings, packageRoot: string): string {
   return JSON.stringify([resolveModelPath(s.modelPath, packageRoot), s.device]);
 }
 
+/** Settings that change whether or when the model runs, never what it writes. */
+const NOT_GENERATION: readonly SettingName[] = ['enable', 'disabledLanguages', 'debounceMs'];
+
 /**
- * Every setting that changes what the model would produce for the same context.
- * Cached completions are only reused under an identical hash.
+ * Every other setting may change what the model would produce for the same context (a new
+ * setting does too, until it is listed above). Cached completions are only reused under an
+ * identical hash.
  */
 export function generationHash(s: ServerSettings): string {
-  return JSON.stringify([
-    s.modelPath, s.device, s.steps, s.blockLength, s.maxTokensSingleLine, s.maxTokensMultiLine,
-    s.temperature, s.confidenceThreshold, s.candidates, s.maxPrefixTokens, s.maxSuffixTokens,
-  ]);
+  return JSON.stringify(NAMES.filter((name) => !NOT_GENERATION.includes(name)).map((name) => s[name]));
 }
 
 /** The sampler knobs of one request, straight from the settings. */

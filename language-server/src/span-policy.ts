@@ -13,9 +13,9 @@
 //     steps evenly over blocks of `blockLength` tokens;
 //   - `candidates` picks that many rungs spread over the ladder, always keeping the longest;
 //   - no rung exceeds what the loaded model's window can hold next to some context
-//     (`maxCanvas`, from the engine host), whatever the settings ask for.
+//     (`maxCanvas`, from the model service), whatever the settings ask for.
 
-import type { ServerSettings } from './lsp_ext';
+import type { ServerSettings } from './protocol';
 
 export type SpanMode = 'single-line' | 'multi-line';
 

@@ -15,14 +15,20 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LocalEngine } from './engine';
-import { ModelLoadError } from './manifest';
+import { ENGINE_SETTINGS } from './engine-settings';
+import { errorText, ModelLoadError } from './errors';
 import type { ExecutionProviderSetting, InfillRequest } from './types';
 
-const USAGE = `usage: diffusion-infill (--file F --line L --col C [--end-line L --end-col C] | --prefix-file P --suffix-file S)
-  [--model DIR] [--canvas 8,16,24] [--steps 24] [--block 8] [--threshold 0.9] [--no-cache]
-  [--temperature 0] [--seed 0] [--single-line] [--device auto|cpu|webgpu|cuda|dml|coreml] [--threads N]`;
+/** The settings' flags come from engine-settings.ts, with the same defaults and ranges as the editor's. */
+const SETTINGS = Object.values(ENGINE_SETTINGS);
+const settingsUsage = SETTINGS.map((spec) => {
+  if (spec.type === 'boolean') return `[--${spec.flag}]`;
+  return `[--${spec.flag} ${'enum' in spec ? spec.enum.join('|') : spec.default}]`;
+}).join(' ');
 
-const DEVICES: ExecutionProviderSetting[] = ['auto', 'cpu', 'webgpu', 'cuda', 'dml', 'coreml'];
+const USAGE = `usage: diffusion-infill (--file F --line L --col C [--end-line L --end-col C] | --prefix-file P --suffix-file S)
+  [--model DIR] [--canvas 8,16,24] [--seed 0] [--single-line] [--threads N]
+  ${settingsUsage}`;
 
 class UsageError extends Error {}
 
@@ -41,11 +47,30 @@ function int(name: string, value: string | undefined, min: number): number | und
   return n;
 }
 
-function num(name: string, value: string | undefined, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${name} must be a number in [${min}, ${max}] (got ${value})`);
-  return n;
+/** The engine settings from their flags; a value out of range is refused, not clamped. */
+function engineSettings(v: Record<string, string | boolean | undefined>) {
+  const { device, steps, blockLength, temperature, confidenceThreshold, cache } = ENGINE_SETTINGS;
+  const number = (spec: typeof steps | typeof blockLength | typeof temperature | typeof confidenceThreshold): number => {
+    const value = v[spec.flag];
+    if (typeof value !== 'string') return spec.default;
+    const n = Number(value);
+    const integer = spec.type === 'integer';
+    if (value.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < spec.minimum || n > spec.maximum) {
+      throw new UsageError(`--${spec.flag} must be ${integer ? 'an integer' : 'a number'} in [${spec.minimum}, ${spec.maximum}] (got ${value})`);
+    }
+    return n;
+  };
+  const chosen = v[device.flag] ?? device.default;
+  if (!device.enum.some((d) => d === chosen)) throw new UsageError(`--${device.flag} must be one of ${device.enum.join(', ')} (got ${chosen})`);
+  return {
+    device: chosen as ExecutionProviderSetting,
+    steps: number(steps),
+    blockLength: number(blockLength),
+    temperature: number(temperature),
+    threshold: number(confidenceThreshold),
+    // --no-cache: the flag negates the setting.
+    cache: v[cache.flag] === true ? false : cache.default,
+  };
 }
 
 /** Source files larger than this are not something to fill a hole in (and /dev/zero never ends). */
@@ -73,7 +98,7 @@ function readText(file: string): string {
     return buffer.subarray(0, read).toString('utf8');
   } catch (error) {
     if (error instanceof UsageError) throw error;
-    return refuse(error instanceof Error ? error.message : String(error));
+    return refuse(errorText(error));
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
   }
@@ -103,9 +128,8 @@ function parse(argv: string[]): { modelDir: string; device: ExecutionProviderSet
       model: { type: 'string' }, file: { type: 'string' }, line: { type: 'string' }, col: { type: 'string' },
       'end-line': { type: 'string' }, 'end-col': { type: 'string' },
       'prefix-file': { type: 'string' }, 'suffix-file': { type: 'string' },
-      canvas: { type: 'string' }, steps: { type: 'string' }, block: { type: 'string' }, threshold: { type: 'string' },
-      'no-cache': { type: 'boolean' }, temperature: { type: 'string' }, seed: { type: 'string' },
-      'single-line': { type: 'boolean' }, device: { type: 'string' }, threads: { type: 'string' },
+      canvas: { type: 'string' }, seed: { type: 'string' }, 'single-line': { type: 'boolean' }, threads: { type: 'string' },
+      ...Object.fromEntries(SETTINGS.map((spec) => [spec.flag, { type: spec.type === 'boolean' ? 'boolean' : 'string' } as const])),
     },
   });
   let prefix: string;
@@ -134,20 +158,12 @@ function parse(argv: string[]): { modelDir: string; device: ExecutionProviderSet
     throw new UsageError('say where the hole is: --file with --line and --col, or --prefix-file/--suffix-file');
   }
   const canvasLengths = (v.canvas ?? '24').split(',').map((s) => int('canvas', s.trim(), 1) as number);
-  const device = (v.device ?? 'auto') as ExecutionProviderSetting;
-  if (!DEVICES.includes(device)) throw new UsageError(`--device must be one of ${DEVICES.join(', ')} (got ${v.device})`);
+  const { device, cache, ...sampler } = engineSettings(v);
   const request: InfillRequest = {
     prefix, suffix, canvasLengths,
-    sampler: {
-      steps: int('steps', v.steps, 1) ?? 24,
-      blockLength: int('block', v.block, 1) ?? 8,
-      threshold: num('threshold', v.threshold, 0, 1) ?? 0.9,
-      temperature: num('temperature', v.temperature, 0, 10) ?? 0,
-      seed: int('seed', v.seed, 0),
-      singleLine: v['single-line'] ?? false,
-    },
+    sampler: { ...sampler, seed: int('seed', v.seed, 0), singleLine: v['single-line'] === true },
     // One request per process: --no-cache only says the context is computed afresh (as it is anyway).
-    reuseContext: !v['no-cache'],
+    reuseContext: cache,
   };
   return {
     modelDir: path.resolve(v.model ?? path.join(packageRoot(), 'models', 'default')),
@@ -160,7 +176,7 @@ async function main(): Promise<number> {
   try {
     args = parse(process.argv.slice(2));
   } catch (error) {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n${USAGE}\n`);
+    process.stderr.write(`${errorText(error)}\n${USAGE}\n`);
     return 2;
   }
   const engine = new LocalEngine({ modelDir: args.modelDir, provider: args.device, threads: args.threads });
@@ -184,7 +200,7 @@ async function main(): Promise<number> {
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     return 0;
   } catch (error) {
-    process.stderr.write(`diffusion-infill: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`diffusion-infill: ${errorText(error)}\n`);
     return error instanceof ModelLoadError ? 3 : 1;
   } finally {
     await engine.dispose();

@@ -5,10 +5,11 @@
 import * as fs from 'node:fs';
 import { ContextCache } from './context-cache';
 import { repeatKv } from './kv-cache';
-import { loadManifest, ModelLoadError, type ModelFiles } from './manifest';
+import { CancelledError, errorText, ModelLoadError } from './errors';
+import { loadManifest, windowTokens, type ModelFiles } from './manifest';
 import { mean } from './logits';
 import { buildContext, DEFAULT_PREFIX_TOKENS, DEFAULT_SUFFIX_TOKENS } from './prompt';
-import { CancelledError, sample, type SampleResult } from './sampler';
+import { sample, type SampleResult } from './sampler';
 import { ModelSession } from './session';
 import { CodeTokenizer } from './tokenizer';
 import type { EngineOptions, InfillCandidate, InfillEngine, InfillRequest, InfillResult, ModelInfo } from './types';
@@ -44,13 +45,13 @@ export class LocalEngine implements InfillEngine {
     try {
       tokenizerJson = JSON.parse(fs.readFileSync(files.tokenizerPath, 'utf8'));
     } catch (error) {
-      throw new ModelLoadError(`${files.tokenizerPath} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`, files.tokenizerPath);
+      throw new ModelLoadError(`${files.tokenizerPath} is not valid JSON: ${errorText(error)}`, files.tokenizerPath);
     }
     let tokenizer: CodeTokenizer;
     try {
       tokenizer = new CodeTokenizer(tokenizerJson, files.manifest.special_tokens);
     } catch (error) {
-      throw new ModelLoadError(`${files.tokenizerPath} is not a tokenizer this host can load: ${error instanceof Error ? error.message : String(error)}`, files.tokenizerPath);
+      throw new ModelLoadError(`${files.tokenizerPath} is not a tokenizer this host can load: ${errorText(error)}`, files.tokenizerPath);
     }
     const session = await ModelSession.open(files, this.options.provider, this.options.threads ?? 0);
     this.files = files;
@@ -62,6 +63,7 @@ export class LocalEngine implements InfillEngine {
       name: files.manifest.name,
       path: files.dir,
       parameters: files.manifest.parameters,
+      window: windowTokens(files.manifest),
       provider: session.provider,
       providerNotes: session.notes,
       loadMs: performance.now() - t0,

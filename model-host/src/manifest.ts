@@ -2,21 +2,13 @@
 // becomes a ModelLoadError whose message names the file and says what is wrong, because the
 // language server shows it to the user as is (see models/CONTRACT.md for the format).
 
-import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ModelLoadError } from './errors';
 import { cappedWindow, fileInsideModel, readManifestJson, realModelFolder } from './model-paths';
 
 export const MANIFEST_FORMAT = 'diffusion-infill-model/2';
 /** Models of this format (bidirectional, prefix-canvas-suffix layout) are no longer run. */
 const RETIRED_FORMATS = ['diffusion-infill-model/1'];
-
-/** A model that cannot be used, with a message a user can act on. */
-export class ModelLoadError extends Error {
-  override readonly name = 'ModelLoadError';
-  constructor(message: string, readonly file?: string) {
-    super(message);
-  }
-}
 
 /** The sentinel ids of the infill layout (CONTRACT.md): no bos; eos is never generated. */
 export interface SpecialTokens {
@@ -56,7 +48,7 @@ export interface ModelFiles {
   manifest: ModelManifest;
 }
 
-export const GRAPH_INPUTS = ['input_ids', 'position_ids', 'attention_mask', 'past_key', 'past_value'] as const;
+export const GRAPH_INPUTS = ['input_ids', 'position_ids', 'attention_mask', 'past_key', 'past_value', 'logits_from'] as const;
 export const GRAPH_OUTPUTS = ['logits', 'present_key', 'present_value'] as const;
 
 const positiveInts = ['vocab_size', 'n_layer', 'n_head', 'n_kv_head', 'head_dim', 'max_positions'] as const;

@@ -17,17 +17,11 @@
 // padding hidden by the attention mask. Each pass runs every row, so a finished row costs a
 // little compute until the batch ends, and never a copy of the context.
 
+import { CancelledError } from './errors';
 import { pickToken, seededRandom, topK } from './logits';
 import type { ForwardOutput, KvCache } from './session';
 import type { SamplerOptions } from './types';
 import type { SpecialTokens } from './manifest';
-
-export class CancelledError extends Error {
-  override readonly name = 'CancelledError';
-  constructor() {
-    super('The infill request was cancelled');
-  }
-}
 
 /** What the sampler needs from the model: ModelSession.forward. */
 export interface Model {

@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import './telemetry-off';
 import * as ort from 'onnxruntime-node';
 import type { ExecutionProviderSetting } from './types';
-import { checkGraph, ModelLoadError, type ModelFiles } from './manifest';
+import { errorText, ModelLoadError } from './errors';
+import { checkGraph, type ModelFiles } from './manifest';
 import type { KvCache } from './kv-cache';
 
 export type { KvCache } from './kv-cache';
@@ -52,7 +53,6 @@ function int64(values: ArrayLike<number>, dims: number[]): ort.Tensor {
 }
 
 export class ModelSession {
-  forwards = 0;
   /** Milliseconds spent inside session.run (inputs built, outputs read), summed over all passes. */
   modelMs = 0;
 
@@ -89,7 +89,6 @@ export class ModelSession {
         // Some providers only fail on the first run: prove this one with a two-token causal pass.
         const { suffix, prefix } = files.manifest.special_tokens;
         await s.forward({ batch: 1, seq: 2, inputIds: [suffix, prefix], positionIds: [0, 1], attentionMask: [1, 0, 1, 1] });
-        s.forwards = 0;
         s.modelMs = 0;
         return s;
       } catch (error) {
@@ -126,7 +125,6 @@ export class ModelSession {
       past_key: kv(input.past?.key),
       past_value: kv(input.past?.value),
     });
-    this.forwards++;
     const logits = out.logits;
     const result = {
       logits: logits.data as Float32Array,
@@ -175,7 +173,7 @@ function sessionOptions(provider: string, threads: number): ort.InferenceSession
 
 /** The useful part of a runtime error: its first line, from the last "Failed to" when there is one. */
 function firstLine(error: unknown): string {
-  const text = (error instanceof Error ? error.message : String(error)).split('\n')[0].trim();
+  const text = errorText(error).split('\n')[0].trim();
   const failed = text.lastIndexOf('Failed to');
   const concise = failed > 0 ? text.slice(failed) : text;
   return concise.length > 240 ? `${concise.slice(0, 240)}…` : concise;

@@ -1,5 +1,7 @@
 // The engine's public shapes, shared by the model host, its worker, the CLI and the language server.
 
+import type { DEVICES } from './engine-settings';
+
 /** Knobs of the block sampler. Every field is a user setting or derived from one. */
 export interface SamplerOptions {
   /** Denoising steps for the whole canvas, spread evenly over its blocks (LLaDA's `steps`). */
@@ -84,12 +86,14 @@ export interface InfillResult {
   suffixTokens: number;
 }
 
-export type ExecutionProviderSetting = 'auto' | 'cpu' | 'webgpu' | 'cuda' | 'dml' | 'coreml';
+export type ExecutionProviderSetting = (typeof DEVICES)[number];
 
 export interface ModelInfo {
   name: string;
   path: string;
   parameters: number;
+  /** The longest sequence (context + canvas) the model takes: model.json's window, capped. */
+  window: number;
   /** The execution provider actually in use, e.g. 'cpu'. */
   provider: string;
   /** Why other providers were not used (for logs). */
@@ -104,7 +108,7 @@ export interface EngineOptions {
   threads?: number;
 }
 
-/** What the language server and CLI talk to: in-process or behind a worker thread. */
+/** What the language server and CLI talk to: in-process (LocalEngine) or in a child process (WorkerEngine). */
 export interface InfillEngine {
   load(): Promise<ModelInfo>;
   infill(request: InfillRequest, signal?: AbortSignal): Promise<InfillResult>;

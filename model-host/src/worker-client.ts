@@ -18,8 +18,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
-import { ModelLoadError } from './manifest';
-import { CancelledError } from './sampler';
+import { CancelledError, ModelLoadError, WorkerLostError, WorkerTimeoutError } from './errors';
 import { withTelemetryOff } from './telemetry-off';
 import type { EngineOptions, InfillEngine, InfillRequest, InfillResult, ModelInfo } from './types';
 import { LOAD_BOUND_MS, WatchdogClock } from './watchdog';
@@ -30,16 +29,6 @@ const MAX_CRASHES_IN_A_ROW = 5;
 const RESTART_DELAY_MS = [0, 100, 500, 1000, 2000];
 /** Workers started for one load() when each dies before the model is loaded. */
 const LOAD_ATTEMPTS = 3;
-
-/** The worker died while this request was with it; it may be retried on a new worker. */
-export class WorkerLostError extends Error {
-  override readonly name = 'WorkerLostError';
-}
-
-/** The worker did not answer within its bound and was killed. */
-export class WorkerTimeoutError extends Error {
-  override readonly name = 'WorkerTimeoutError';
-}
 
 interface Pending {
   kind: ToWorker['type'];

@@ -4,9 +4,10 @@
 // is when this process reads its messages). When the parent goes away, so does this process.
 // First: onnxruntime's telemetry is forced off before the engine loads the runtime.
 import './telemetry-off';
+import * as path from 'node:path';
 import { LocalEngine } from './engine';
-import { loadManifest, ModelLoadError, windowTokens } from './manifest';
-import type { InfillResult } from './types';
+import { errorText, ModelLoadError } from './errors';
+import type { InfillResult, ModelInfo } from './types';
 import type { FromWorker, ToWorker, WireError } from './worker-protocol';
 
 if (!process.send) throw new Error('worker.ts runs as a child process with an IPC channel (WorkerEngine forks it)');
@@ -25,15 +26,14 @@ function wire(error: unknown): WireError {
 }
 
 /**
- * One full pass over the model's whole window (model.json's train_seq_len and max_positions,
- * capped), right after loading. It checks the window against the graph: a window larger than the
- * graph's position range fails here, as a load error, instead of in every request. Its time sizes
- * the parent's watchdog (see watchdog.ts), and the session's first-run allocations are done before
- * the first real request.
+ * One full pass over the model's whole window (ModelInfo.window: model.json's train_seq_len and
+ * max_positions, capped), right after loading. It checks the window against the graph: a window
+ * larger than the graph's position range fails here, as a load error, instead of in every
+ * request. Its time sizes the parent's watchdog (see watchdog.ts), and the session's first-run
+ * allocations are done before the first real request.
  */
-async function probeWindow(local: LocalEngine, modelDir: string): Promise<number | undefined> {
-  const files = loadManifest(modelDir);
-  const window = windowTokens(files.manifest);
+async function probeWindow(local: LocalEngine, info: ModelInfo): Promise<number | undefined> {
+  const window = info.window;
   const canvas = Math.min(8, Math.max(1, window - 2));
   let r: InfillResult | undefined;
   try {
@@ -46,8 +46,9 @@ async function probeWindow(local: LocalEngine, modelDir: string): Promise<number
       maxPrefixTokens: Math.max(0, window - 2 - canvas), maxSuffixTokens: 0, reuseContext: false,
     });
   } catch (error) {
-    throw new ModelLoadError(`${files.manifestPath} declares a window of ${window} tokens, but a pass over it fails in `
-      + `${files.onnxPath}: ${error instanceof Error ? error.message : String(error)}`, files.manifestPath);
+    const manifestPath = path.join(info.path, 'model.json');
+    throw new ModelLoadError(`${manifestPath} declares a window of ${window} tokens, but a pass over it fails: ${errorText(error)}`,
+      manifestPath);
   }
   return r && r.forwards > 0 ? r.timings.sampleMs / r.forwards : undefined;
 }
@@ -57,7 +58,7 @@ process.on('message', (message: ToWorker) => {
     case 'load': {
       const local = new LocalEngine(message.options);
       local.load().then(async (info) => {
-        const passMs = await probeWindow(local, message.options.modelDir);
+        const passMs = await probeWindow(local, info);
         engine = local;
         send({ type: 'loaded', id: message.id, info, passMs });
       }).catch((error) => send({ type: 'error', id: message.id, error: wire(error) }));

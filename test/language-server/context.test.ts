@@ -6,11 +6,11 @@ import {
   buildCursorContext,
   buildSelectionContext,
   CHARS_PER_TOKEN,
-  detectEol,
   PREFIX_START_STEP_CHARS,
   snapOffset,
   type CursorContext,
 } from '../../language-server/src/context';
+import { detectEol } from '../../language-server/src/line-endings';
 
 const budget = { maxPrefixTokens: 320, maxSuffixTokens: 128 };
 

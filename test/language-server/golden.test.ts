@@ -1,5 +1,6 @@
-// Runs every golden file in test/golden/ through the server's pure pipeline:
-// document + cursor → context windows → span policy → post-processing of a raw model output.
+// Runs every golden file in test/golden/ through the server's own path for ghost text, minus the
+// model: document + cursor → context windows → span policy → the handler's candidate ranking
+// (post-processing) → the handler's reply items (line endings converted back).
 // The file format is described in test/golden/README.md.
 
 import { test } from 'node:test';
@@ -8,12 +9,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { buildCursorContext } from '../../language-server/src/context';
-import { defaultServerSettings } from '../../language-server/src/lsp_ext';
-import { postprocessCompletion } from '../../language-server/src/postprocess';
+import { rankCandidates, toItems } from '../../language-server/src/inline-completion';
+import { toLf } from '../../language-server/src/line-endings';
+import { defaultSettings } from '../../language-server/src/settings';
 import { planCursorSpan } from '../../language-server/src/span-policy';
 
 const repoRoot = path.resolve(__dirname, '../../..');
 const goldenDir = path.join(repoRoot, 'test', 'golden');
+const defaults = defaultSettings(repoRoot);
 const CURSOR = '║';
 
 interface GoldenCase {
@@ -92,21 +95,17 @@ function runPipeline(c: GoldenCase): { result: string | null; mode?: string; pre
   const offset = document.offsetAt(positionOf(text, cursor));
   assert.equal(offset, cursor, `${c.name}: cursor offset`);
   const settings = {
-    ...defaultServerSettings,
-    maxPrefixTokens: Number(c.options.get('prefix-tokens') ?? defaultServerSettings.maxPrefixTokens),
-    maxSuffixTokens: Number(c.options.get('suffix-tokens') ?? defaultServerSettings.maxSuffixTokens),
+    ...defaults,
+    maxPrefixTokens: Number(c.options.get('prefix-tokens') ?? defaults.maxPrefixTokens),
+    maxSuffixTokens: Number(c.options.get('suffix-tokens') ?? defaults.maxSuffixTokens),
   };
-  const ctx = buildCursorContext(text, offset, settings);
-  if (ctx.kind === 'skip') return { result: null };
-  const plan = planCursorSpan(ctx.linePrefix, ctx.lineSuffix, settings);
-  const result = postprocessCompletion(c.raw, {
-    mode: plan.mode,
-    linePrefix: ctx.linePrefix,
-    lineSuffix: ctx.lineSuffix,
-    suffix: ctx.suffix,
-    eol: ctx.eol,
-  });
-  return { result, mode: plan.mode, prefix: ctx.prefix, suffix: ctx.suffix };
+  const context = buildCursorContext(text, offset, settings);
+  if (context.kind === 'skip') return { result: null };
+  const plan = planCursorSpan(context.linePrefix, context.lineSuffix, settings);
+  const raw = { text: c.raw, confidence: -1, canvasLength: 8, tokens: 1, steps: 1 };
+  const items = toItems(rankCandidates([raw], context, plan), document, context, document.positionAt(offset));
+  const insertText = items[0]?.insertText;
+  return { result: typeof insertText === 'string' ? insertText : null, mode: plan.mode, prefix: context.prefix, suffix: context.suffix };
 }
 
 const files = fs.readdirSync(goldenDir).filter((f) => f.endsWith('.txt')).sort();
@@ -125,8 +124,7 @@ for (const file of files) {
     // With the default budgets these small documents fit whole: the windows are exactly
     // the text around the cursor, line endings normalized to LF.
     if (prefix !== undefined && suffix !== undefined && !c.options.has('prefix-tokens')) {
-      const lf = c.document.replace(/\r\n/g, '\n');
-      assert.equal(prefix + CURSOR + suffix, lf, 'windows cover the document');
+      assert.equal(prefix + CURSOR + suffix, toLf(c.document), 'windows cover the document');
     }
   });
 }

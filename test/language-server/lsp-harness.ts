@@ -28,7 +28,7 @@ import {
   type ProtocolConnection,
   type Range,
 } from 'vscode-languageserver-protocol/node';
-import { fillSelection, serverStatus, type FillSelectionResult, type ServerStatusParams } from '../../language-server/src/lsp_ext';
+import { fillSelection, serverStatus, type FillSelectionResult, type ServerStatusParams } from '../../language-server/src/protocol';
 
 export const repoRoot = path.resolve(__dirname, '../../..');
 export const serverMain = path.join(repoRoot, 'out', 'language-server', 'src', 'main.js');

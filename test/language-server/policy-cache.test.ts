@@ -2,7 +2,6 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { defaultServerSettings } from '../../language-server/src/lsp_ext';
 import { ResultCache } from '../../language-server/src/result-cache';
 import { debounce, RequestScheduler } from '../../language-server/src/scheduler';
 import { defaultSettings, engineKey, findPackageRoot, mergeSettings, resolveModelPath } from '../../language-server/src/settings';
@@ -11,8 +10,10 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { buildCursorContext } from '../../language-server/src/context';
 import { rankCandidates } from '../../language-server/src/inline-completion';
+import { SETTINGS } from '../../language-server/src/protocol';
 
 const repoRoot = path.resolve(__dirname, '../../..');
+const defaults = defaultSettings(repoRoot);
 
 test('span mode: mid-line, block openers, blank lines, ordinary line ends', () => {
   assert.equal(decideMode('    x = foo(', 'a, b)'), 'single-line');
@@ -36,7 +37,7 @@ test('canvas ladders: whole blocks, capped by max tokens, longest always kept', 
   assert.deepEqual(pickRungs([8, 16, 24], 1), [24]);
   assert.deepEqual(pickRungs([8, 16, 24], 2), [8, 24]);
   assert.deepEqual(pickRungs([8, 16, 24], 5), [8, 16, 24]);
-  const s = { ...defaultServerSettings };
+  const s = { ...defaults };
   assert.deepEqual(planCursorSpan('x = ', '', s), { mode: 'single-line', maxTokens: 24, canvasLengths: [8, 24] });
   assert.deepEqual(planCursorSpan('def f():', '', s), { mode: 'multi-line', maxTokens: 64, canvasLengths: [32, 64] });
   assert.deepEqual(planCursorSpan('def f():', '', { ...s, candidates: 1 }).canvasLengths, [64]);
@@ -47,7 +48,7 @@ test('canvas ladders: whole blocks, capped by max tokens, longest always kept', 
 });
 
 test('selection canvas: ceil(tokens*1.5)+8 in whole blocks, capped', () => {
-  const s = { ...defaultServerSettings, candidates: 1 };
+  const s = { ...defaults, candidates: 1 };
   const plan = planSelectionSpan('return a + b', s); // 12 chars ≈ 4 tokens → 14 → 16
   assert.deepEqual(plan.canvasLengths, [16]);
   assert.equal(plan.mode, 'single-line');
@@ -111,7 +112,7 @@ test('settings: partial and wrong-typed values merge safely', () => {
   const merged = mergeSettings(base, { steps: 8, temperature: 'hot', candidates: 100, device: 'tpu', disabledLanguages: ['markdown', 3] });
   assert.equal(merged.steps, 8);
   assert.equal(merged.temperature, base.temperature);
-  assert.equal(merged.candidates, 8);
+  assert.equal(merged.candidates, SETTINGS.candidates.maximum, 'clamped to the table\'s range');
   assert.equal(merged.device, 'auto');
   assert.deepEqual(merged.disabledLanguages, ['markdown']);
   assert.deepEqual(mergeSettings(base, null), base);
@@ -120,22 +121,15 @@ test('settings: partial and wrong-typed values merge safely', () => {
   assert.equal(engineKey(base, root), engineKey({ ...base, steps: 3 }, root));
 });
 
-test('candidates: post-processed, deduplicated, blanks dropped, best confidence first', () => {
-  const ctx = buildCursorContext('x = foo(\n', 8, defaultServerSettings);
-  assert.equal(ctx.kind, 'ok');
-  if (ctx.kind !== 'ok') return;
-  const plan = planCursorSpan(ctx.linePrefix, ctx.lineSuffix, defaultServerSettings);
-  const candidate = (text: string, confidence: number) => ({ text, confidence, canvasLength: 8, tokens: 2, steps: 8, forwards: 8 });
-  const result = {
-    candidates: [candidate('a)\n', -2), candidate('  ', -0.1), candidate('b, c)', -0.5), candidate('a)', -1)],
-    timings: { tokenizeMs: 0, sampleMs: 0, totalMs: 0, modelMs: 0, contextMs: 0 },
-    forwards: 0,
-    canvasPasses: 0,
-    context: { tokens: 0, computed: 0, reused: 0 },
-    prefixTokens: 0,
-    suffixTokens: 0,
-  };
-  assert.deepEqual(rankCandidates(result, ctx, plan), [
+test('candidates: post-processed, deduplicated, blanks dropped, the engine\'s order kept', () => {
+  const context = buildCursorContext('x = foo(\n', 8, defaults);
+  assert.equal(context.kind, 'ok');
+  if (context.kind !== 'ok') return;
+  const plan = planCursorSpan(context.linePrefix, context.lineSuffix, defaults);
+  const candidate = (text: string, confidence: number) => ({ text, confidence, canvasLength: 8, tokens: 2, steps: 8 });
+  // Best first, as the engine sorts them.
+  const candidates = [candidate('  ', -0.1), candidate('b, c)', -0.5), candidate('a)', -1), candidate('a)\n', -2)];
+  assert.deepEqual(rankCandidates(candidates, context, plan), [
     { text: 'b, c)', confidence: -0.5 },
     { text: 'a)', confidence: -1 },
   ]);

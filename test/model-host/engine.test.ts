@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { LocalEngine } from '../../model-host/src/engine';
-import { CancelledError } from '../../model-host/src/sampler';
+import { CancelledError } from '../../model-host/src/errors';
 import type { InfillRequest, SamplerOptions } from '../../model-host/src/types';
 import { modelsDir } from '../helpers/paths';
 

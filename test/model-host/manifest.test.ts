@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LocalEngine } from '../../model-host/src/engine';
-import { checkGraph, loadManifest, ModelLoadError } from '../../model-host/src/manifest';
+import { ModelLoadError } from '../../model-host/src/errors';
+import { checkGraph, loadManifest } from '../../model-host/src/manifest';
 import { modelsDir } from '../helpers/paths';
 
 const tiny = path.join(modelsDir, 'tiny');

@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import { contextPass } from '../../model-host/src/context-cache';
 import { emptyKv, repeatKv } from '../../model-host/src/kv-cache';
 import { loadManifest, type ModelFiles } from '../../model-host/src/manifest';
-import { CancelledError, canvasPass, sample, type ContextState, type SampleContext } from '../../model-host/src/sampler';
+import { CancelledError } from '../../model-host/src/errors';
+import { canvasPass, sample, type ContextState, type SampleContext } from '../../model-host/src/sampler';
 import { ModelSession } from '../../model-host/src/session';
 import { CodeTokenizer } from '../../model-host/src/tokenizer';
 import type { SamplerOptions } from '../../model-host/src/types';
@@ -82,7 +83,7 @@ async function directGreedy(canvas: number, steps: number, blockLength: number, 
       let k = Math.ceil(cands.length / Math.max(1, stepsPerBlock - s));
       const above = cands.filter((c) => c.prob > threshold).length;
       if (threshold > 0) k = Math.max(k, 1, above);
-      const order = cands.map((c, i) => i).sort((a, b) => cands[b].prob - cands[a].prob || a - b);
+      const order = cands.map((_, i) => i).sort((a, b) => cands[b].prob - cands[a].prob || a - b);
       for (const i of order.slice(0, k)) x[cands[i].p] = cands[i].id;
     }
     const firstPad = x.slice(lo, hi).indexOf(pad);

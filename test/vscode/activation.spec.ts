@@ -14,7 +14,7 @@ describe('activation', () => {
     const registered = new Set(await vscode.commands.getCommands(true));
     for (const command of contributed) assert.ok(registered.has(command), `${command} is contributed but not registered`);
 
-    assert.ok(a.ctx.client, 'the language client is running');
+    assert.ok(a.client.languageClient, 'the language client is running');
     const status = await waitForStatus(a, 'ready', isReady);
     assert.equal(status.model, modelName(a), 'the status bar names the configured model');
     assert.ok(status.device, 'the status bar names the device the model runs on');

@@ -18,7 +18,7 @@ describe('inline completions', () => {
       const texts = items.map(insertText);
       assert.ok(items.length >= 1, 'at least one completion');
       // One item per candidate at most; the server ranks them best first and drops duplicates.
-      assert.ok(items.length <= a.ctx.config.candidates, `at most diffusionInfill.candidates items, got ${items.length}`);
+      assert.ok(items.length <= a.client.config.get('candidates'), `at most diffusionInfill.candidates items, got ${items.length}`);
       assert.equal(new Set(texts).size, texts.length, `no duplicates: ${JSON.stringify(texts)}`);
       for (const [i, item] of items.entries()) {
         assert.ok(insertText(item).trim().length > 0, `item ${i} is not blank: ${JSON.stringify(insertText(item))}`);

@@ -34,10 +34,10 @@ export function waitForStatus(
   accept: (s: Readonly<StatusView>) => boolean,
   timeoutMs = LOAD_TIMEOUT_MS,
 ): Promise<Readonly<StatusView>> {
-  const seen: Readonly<StatusView>[] = [a.ctx.status.current];
-  if (accept(a.ctx.status.current)) return Promise.resolve(a.ctx.status.current);
+  const seen: Readonly<StatusView>[] = [a.client.status.current];
+  if (accept(a.client.status.current)) return Promise.resolve(a.client.status.current);
   return new Promise((resolve, reject) => {
-    const sub = a.ctx.status.onDidChange((s) => {
+    const sub = a.client.status.onDidChange((s) => {
       seen.push(s);
       if (!accept(s)) return;
       clearTimeout(timer);
@@ -56,7 +56,7 @@ export const isReady = (s: Readonly<StatusView>): boolean => s.state === 'ready'
 /** The folder of the model the extension runs now (the bundled one unless modelPath says otherwise). */
 export function modelDir(a: DiffusionInfillApi): string {
   // A relative user value is taken from the extension's folder, as the server does.
-  return path.resolve(extension().extensionPath, a.ctx.config.serverSettings().modelPath);
+  return path.resolve(extension().extensionPath, a.client.config.serverSettings().modelPath);
 }
 
 /** The name in that model's manifest: what the status bar must show once it is loaded. */
@@ -118,7 +118,7 @@ export async function closeAll(): Promise<void> {
  * thing, and the suites also drive VS Code's own inline suggestion commands.)
  */
 export async function provideInline(a: DiffusionInfillApi, doc: vscode.TextDocument, position: vscode.Position): Promise<vscode.InlineCompletionItem[]> {
-  const client = a.ctx.client;
+  const client = a.client.languageClient;
   assert.ok(client, 'the language client is not running');
   const provider = client.getFeature('textDocument/inlineCompletion')?.getProvider(doc);
   assert.ok(provider, `no inline completion provider is registered for ${doc.uri.toString()}`);

@@ -7,7 +7,7 @@ import { api, closeAll, isReady, modelName, openAtTypedStatement, provideInline,
 /** Runs one completion in sample.py and returns the latency the server reported for it. */
 async function measuredLatency(a: DiffusionInfillApi): Promise<number> {
   const { editor, position } = await openAtTypedStatement(samples.python);
-  const previous = a.ctx.status.current.lastLatencyMs;
+  const previous = a.client.status.current.lastLatencyMs;
   // The server reports a request's latency in a status notification sent before the answer,
   // on the same connection; wait briefly in case the status bar has not taken it yet.
   const reported = waitForStatus(a, 'latency reported', (s) => s.lastLatencyMs !== undefined && s.lastLatencyMs !== previous, 10_000);
@@ -55,12 +55,12 @@ describe('settings apply without a reload', () => {
   it('device: the model is reloaded on the new device in the running server', async () => {
     const a = await api();
     await waitForStatus(a, 'ready', isReady);
-    const client = a.ctx.client;
-    const current = a.ctx.config.device;
+    const client = a.client.languageClient;
+    const current = a.client.config.get('device');
     // 'cpu' never needs a fallback, so the device the status bar shows is known; from 'cpu', go to 'auto'.
     const next = current === 'cpu' ? 'auto' : 'cpu';
     const states: string[] = [];
-    const sub = a.ctx.status.onDidChange((s) => states.push(s.state));
+    const sub = a.client.status.onDidChange((s) => states.push(s.state));
     try {
       restore = await setUserSettings({ device: next });
       await waitForStatus(a, 'loading', (s) => s.state === 'loading' || states.includes('loading'), 30_000);
@@ -71,7 +71,7 @@ describe('settings apply without a reload', () => {
     } finally {
       sub.dispose();
     }
-    assert.equal(a.ctx.client, client, 'the same language client: no restart, no reload');
+    assert.equal(a.client.languageClient, client, 'the same language client: no restart, no reload');
     // And it completes on the new device.
     const { editor, position } = await openAtTypedStatement(samples.python);
     const items = await provideInline(a, editor.document, position);

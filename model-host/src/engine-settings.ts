@@ -1,0 +1,84 @@
+// The user settings that are the engine's own knobs: where it runs and how the sampler works.
+// Declared here, once, because both the language server's settings table
+// (language-server/src/protocol.ts) and the command line (cli.ts, its flags) take them from here,
+// and the model host must not import from the server above it.
+
+import type { ChoiceSpec, BooleanSpec, NumberSpec } from './setting-spec';
+
+/** Execution providers a user may ask for; session.ts maps them onto onnxruntime's. */
+export const DEVICES = ['auto', 'cpu', 'webgpu', 'cuda', 'dml', 'coreml'] as const;
+
+/** Each knob with the CLI flag that sets it (`cache` is the negated `--no-cache`). */
+export const ENGINE_SETTINGS = {
+  device: {
+    key: 'device',
+    type: 'string',
+    enum: DEVICES,
+    default: 'auto',
+    enumDescriptions: [
+      'Try the GPU providers this platform offers (Linux: CUDA, WebGPU; Windows: DirectML, WebGPU; macOS: Core ML), then the CPU.',
+      'Always the CPU.',
+      "WebGPU through onnxruntime-node's bundled provider (on Linux it needs Vulkan drivers).",
+      "NVIDIA CUDA; needs onnxruntime-node's CUDA provider files, which an offline install does not download.",
+      'DirectML (Windows).',
+      'Core ML (macOS).',
+    ],
+    markdownDescription: 'Where the model runs. A device that cannot be used falls back to the CPU; the status bar shows the device '
+      + 'in use and the log says why others were skipped. Changing it reloads the model (no window reload needed).',
+    flag: 'device',
+  },
+  steps: {
+    key: 'steps',
+    type: 'integer',
+    default: 24,
+    minimum: 1,
+    maximum: 256,
+    markdownDescription: 'Denoising steps for one completion, spread evenly over its blocks. **Each step is one forward pass of the '
+      + 'model, so latency grows with steps.** More steps commit fewer tokens per pass: higher quality, higher latency. Fewer steps '
+      + 'commit several tokens per pass: lower latency, more mistakes. With a confidence threshold (below) a block can finish in '
+      + 'fewer passes than its share of steps. Takes effect on the next completion.',
+    flag: 'steps',
+  },
+  blockLength: {
+    key: 'blockLength',
+    type: 'integer',
+    default: 8,
+    minimum: 1,
+    maximum: 64,
+    markdownDescription: 'Tokens per block. The canvas is decoded block by block, left to right (semi-autoregressive); inside a '
+      + 'block the most confident tokens are committed first. Smaller blocks behave more like left-to-right decoding; with '
+      + '`#diffusionInfill.cache#` on, each block costs one full pass plus cheap block-only passes.',
+    flag: 'block',
+  },
+  temperature: {
+    key: 'temperature',
+    type: 'number',
+    default: 0,
+    minimum: 0,
+    maximum: 2,
+    markdownDescription: '`0` picks the most likely token at every position (the same context gives the same completion). Higher '
+      + 'values sample, so suggestions vary.',
+    flag: 'temperature',
+  },
+  confidenceThreshold: {
+    key: 'confidenceThreshold',
+    type: 'number',
+    default: 0.9,
+    minimum: 0,
+    maximum: 1,
+    markdownDescription: 'Parallel decoding: in each pass, commit **every** masked token whose probability is above this threshold '
+      + '(at least one per pass), instead of a fixed number per step. Lower values commit more tokens per pass: fewer passes and '
+      + 'lower latency, at some risk to quality. `0` turns it off: each block then takes exactly its share of '
+      + '`#diffusionInfill.steps#`.',
+    flag: 'threshold',
+  },
+  cache: {
+    key: 'cache',
+    type: 'boolean',
+    default: true,
+    markdownDescription: 'Dual cache: the first pass of each block computes the keys and values of the whole text (prefix, suffix '
+      + "and the other blocks); the block's remaining passes run the model over the block alone and reuse those cached keys and "
+      + "values. Much cheaper per pass, slightly approximate (the cache is refreshed only at the next block's first pass).",
+    flag: 'no-cache',
+  },
+} as const satisfies Record<string, (ChoiceSpec | NumberSpec | BooleanSpec) & { flag: string }>;
