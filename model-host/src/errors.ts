@@ -1,5 +1,5 @@
 // The errors that cross module and process boundaries, in one place with no dependencies, so that
-// code running in the language server (worker-client.ts, the model service) can recognize them
+// code running in the language server (worker-engine.ts, the model service) can recognize them
 // without importing the sampler or the manifest reader, and the worker can send them by name
 // (worker-protocol.ts's WireError) and have them rebuilt as the same class.
 

@@ -6,7 +6,7 @@ export type ToWorker =
   | { type: 'infill'; id: number; request: InfillRequest }
   | { type: 'cancel'; id: number };
 
-/** An error crosses the process boundary as plain data; `name` lets worker-client.ts rebuild the classes of errors.ts. */
+/** An error crosses the process boundary as plain data; `name` lets worker-engine.ts rebuild the classes of errors.ts. */
 export interface WireError {
   name: string;
   message: string;

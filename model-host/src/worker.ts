@@ -1,4 +1,4 @@
-// The model's process: one LocalEngine, driven by messages from WorkerEngine (worker-client.ts)
+// The model's process: one LocalEngine, driven by messages from WorkerEngine (worker-engine.ts)
 // over the IPC channel that child_process.fork opens. Requests carry ids; a cancel message aborts
 // its request between sampler steps (the sampler yields to the event loop after every step, which
 // is when this process reads its messages). When the parent goes away, so does this process.

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { CancelledError } from '../../model-host/src/errors';
-import { WorkerEngine } from '../../model-host/src/worker-client';
+import { WorkerEngine } from '../../model-host/src/worker-engine';
 import type { InfillRequest } from '../../model-host/src/types';
 import { repoRoot, tinyModel } from '../helpers/paths';
 
