@@ -28,7 +28,7 @@ from base import BASE_LICENSE, BASE_NAME, WHEEL, load_base, special_tokens
 from lora import materialize
 from model import MaskPredictor, ModelConfig, causal_mask
 
-INPUTS = ["input_ids", "position_ids", "attention_mask", "past_key", "past_value"]
+INPUTS = ["input_ids", "position_ids", "attention_mask", "past_key", "past_value", "logits_from"]
 OUTPUTS = ["logits", "present_key", "present_value"]
 PIECE_BYTES = 48 << 20
 TINY = ModelConfig(n_layer=2, n_head=4, n_kv_head=2, d_model=64, ffn_hidden=128, max_positions=8192)
@@ -42,9 +42,11 @@ class Exported(torch.nn.Module):
         self.model = model
         self.head = torch.nn.Parameter(model.embed.weight.detach().t().contiguous())
 
-    def forward(self, input_ids, position_ids, attention_mask, past_key, past_value):
+    def forward(self, input_ids, position_ids, attention_mask, past_key, past_value, logits_from):
         h, k, v = self.model.hidden(input_ids, position_ids, attention_mask, past_key, past_value)
-        return h @ self.head, k, v
+        # A context pass needs the last position's logits only: skipping the others saves the
+        # output head (vocab x d per position) and a [S, vocab] copy out of the runtime.
+        return h[:, logits_from[0]:] @ self.head, k, v
 
 
 def export_onnx(model, path, opset=17):
@@ -54,12 +56,12 @@ def export_onnx(model, path, opset=17):
     mask = torch.ones(1, 8, 12, dtype=torch.int64)
     past = torch.zeros(c.n_layer, 1, c.n_kv_head, 4, c.head_dim)
     torch.onnx.export(
-        Exported(model), (ids, pos, mask, past, past), path, opset_version=opset,
+        Exported(model), (ids, pos, mask, past, past, torch.tensor([2])), path, opset_version=opset,
         input_names=INPUTS, output_names=OUTPUTS, do_constant_folding=True,
         dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "position_ids": {0: "batch", 1: "seq"},
                       "attention_mask": {0: "batch", 1: "seq", 2: "past_plus_seq"},
                       "past_key": {1: "batch", 3: "past"}, "past_value": {1: "batch", 3: "past"},
-                      "logits": {0: "batch", 1: "seq"}, "present_key": {1: "batch", 3: "seq"},
+                      "logits": {0: "batch", 1: "seq_from"}, "present_key": {1: "batch", 3: "seq"},
                       "present_value": {1: "batch", 3: "seq"}},
     )
 

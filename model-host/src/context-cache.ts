@@ -34,15 +34,17 @@ export const DEFAULT_CONTEXT_CACHE: ContextCacheLimits = { maxDocuments: 4, maxB
 
 /**
  * A causal pass over `ids` at positions start.. after `past` (start = past.length): each input
- * reads every past key and the inputs up to itself.
+ * reads every past key and the inputs up to itself. Only the last position's logits come back
+ * (they predict canvas position 0) unless `allLogits` is set.
  */
-export function contextPass(model: Model, ids: readonly number[], past: KvCache) {
+export function contextPass(model: Model, ids: readonly number[], past: KvCache, allLogits = false) {
   const n = ids.length;
   const P = past.length;
   const attentionMask = new Uint8Array(n * (P + n));
   for (let i = 0; i < n; i++) attentionMask.fill(1, i * (P + n), i * (P + n) + P + i + 1);
   return model.forward({
     batch: 1, seq: n, inputIds: ids, positionIds: ids.map((_, i) => P + i), attentionMask, past: past.length ? past : undefined,
+    logitsFrom: allLogits ? 0 : n - 1,
   });
 }
 
@@ -72,7 +74,7 @@ export class ContextCache {
       const fresh = ids.slice(keep);
       const out = await contextPass(model, fresh, past);
       const kv = concatKv(past, out.present, this.shape);
-      const lastLogits = out.logits.slice((fresh.length - 1) * out.vocab, fresh.length * out.vocab);
+      const lastLogits = out.logits.slice(out.logits.length - out.vocab);
       state = { length: ids.length, past: kv, lastLogits };
       computed = fresh.length;
     }

@@ -49,7 +49,7 @@ export async function parity(modelDir: string): Promise<{ context: PassParity; c
   const session = await ModelSession.open(files, 'cpu', 1);
   try {
     const ids = fx.context.input_ids;
-    const ctx = await contextPass(session, ids, emptyKv());
+    const ctx = await contextPass(session, ids, emptyKv(), true);
     const context = compare(ctx.logits, ctx.vocab, fx.context.rows, fx.context.logits, fx.context.argmax, fx.stride);
     const state = { length: ids.length, past: ctx.present, lastLogits: ctx.logits.slice((ids.length - 1) * ctx.vocab) };
     const out = await canvasPass(session, [fx.canvas.input_ids], state, files.manifest.special_tokens.mask);

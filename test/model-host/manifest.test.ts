@@ -134,11 +134,11 @@ test('a manifest that disagrees with the graph says which dimension and field', 
 test('graph inputs and outputs are compared with the contract by name', () => {
   const files = loadManifest(tiny);
   assert.doesNotThrow(() => checkGraph(files, {
-    inputNames: ['input_ids', 'position_ids', 'attention_mask', 'past_key', 'past_value'],
+    inputNames: ['input_ids', 'position_ids', 'attention_mask', 'past_key', 'past_value', 'logits_from'],
     outputNames: ['logits', 'present_key', 'present_value'],
   }));
   assert.throws(() => checkGraph(files, {
-    inputNames: ['input_ids', 'attention_mask', 'past_key', 'past_value', 'token_type_ids'],
+    inputNames: ['input_ids', 'attention_mask', 'past_key', 'past_value', 'logits_from', 'token_type_ids'],
     outputNames: ['logits'],
   }), (e: Error) => e instanceof ModelLoadError
     && /inputs position_ids are missing/.test(e.message)

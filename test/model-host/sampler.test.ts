@@ -32,7 +32,7 @@ before(async () => {
   contextIds = [suffix, ...tok.encode('\n\n\nprint(mean([1, 2, 3]))\n'), prefix,
     ...tok.encode('def mean(values):\n    total = 0\n    for v in values:\n        total += v\n    return ')];
   const out = await contextPass(session, contextIds, emptyKv());
-  context = { length: contextIds.length, past: out.present, lastLogits: out.logits.slice((contextIds.length - 1) * out.vocab) };
+  context = { length: contextIds.length, past: out.present, lastLogits: out.logits.slice(out.logits.length - out.vocab) };
 });
 after(() => session.release());
 
