@@ -85,6 +85,7 @@ def infill(model, prefix_ids, suffix_ids, specials, line_break_ids=frozenset(), 
 @torch.no_grad()
 def autoregressive(model, prefix_ids, stop_ids, max_tokens=48, banned=()):
     """Greedy continuation of the prefix until a stop token (included) or max_tokens."""
+    prefix_ids = prefix_ids or [0]  # at the start of a file the base reads its end-of-text marker
     logits, k, v = context_pass(model, prefix_ids)
     out, n = [], len(prefix_ids)
     for _ in range(max_tokens):

@@ -41,10 +41,11 @@ test('npm run package makes a .vsix with what the extension runs, for linux-x64 
       `the linux-x64 ${lib} is missing`);
   }
 
-  // The default model, every file of it, byte for byte the size it has here.
+  // The default model as the engine loads it (manifest, graph, weight pieces, tokenizer), byte for
+  // byte the size it has here; not the adapter it was built from.
   const modelDir = path.join(repoRoot, 'models', 'default');
-  for (const f of fs.readdirSync(modelDir)) {
-    if (!fs.statSync(path.join(modelDir, f)).isFile()) continue;
+  const manifest = JSON.parse(fs.readFileSync(path.join(modelDir, 'model.json'), 'utf8'));
+  for (const f of ['model.json', manifest.files.onnx, manifest.files.tokenizer, ...manifest.files.weights]) {
     const entry = byName.get(`extension/models/default/${f}`);
     assert.ok(entry, `models/default/${f} is missing from the package`);
     assert.equal(entry.size, fs.statSync(path.join(modelDir, f)).size, `models/default/${f} differs in size`);
@@ -56,6 +57,7 @@ test('npm run package makes a .vsix with what the extension runs, for linux-x64 
     [/(?<!\.d)\.ts$/, 'TypeScript sources'],
     [/\.map$/, 'sourcemaps'],
     [/^extension\/dist\/cli\.js$/, 'the command-line tool'],
+    [/^extension\/models\/default\/adapter\./, 'the adapter the default model is built from'],
     [/^extension\/(extension|language-server|model-host|test|training|bench|scripts|examples|out)\//, 'sources, tests or build output'],
     [/^extension\/docs\/(?!ghost-text\.png$)/, 'documentation other than the README\'s screenshot'],
     [/^extension\/models\/(?!default\/)/, 'models other than the default'],
