@@ -11,6 +11,7 @@ import { mean } from './logits';
 import { buildContext, DEFAULT_PREFIX_TOKENS, DEFAULT_SUFFIX_TOKENS } from './prompt';
 import { sample, type SampleResult } from './sampler';
 import { ModelSession } from './session';
+import { SharedLoad } from './shared-load';
 import { CodeTokenizer } from './tokenizer';
 import type { EngineOptions, InfillCandidate, InfillEngine, InfillRequest, InfillResult, ModelInfo } from './types';
 
@@ -20,7 +21,7 @@ export class LocalEngine implements InfillEngine {
   private session: ModelSession | undefined;
   private info: ModelInfo | undefined;
   private contexts: ContextCache | undefined;
-  private loading: Promise<ModelInfo> | undefined;
+  private readonly loading = new SharedLoad(() => this.open());
   /** Requests run one at a time: a session runs one pass at a time anyway. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -28,14 +29,7 @@ export class LocalEngine implements InfillEngine {
 
   /** Loads once; concurrent calls share the load, and a failed load may be retried. */
   load(): Promise<ModelInfo> {
-    if (!this.loading) {
-      const loading = this.open();
-      this.loading = loading;
-      loading.catch(() => {
-        if (this.loading === loading) this.loading = undefined;
-      });
-    }
-    return this.loading;
+    return this.loading.get();
   }
 
   private async open(): Promise<ModelInfo> {
@@ -87,7 +81,7 @@ export class LocalEngine implements InfillEngine {
     this.session = undefined;
     this.contexts?.clear();
     this.info = undefined;
-    this.loading = undefined;
+    this.loading.reset();
     await this.queue;
     if (session) await session.release();
   }

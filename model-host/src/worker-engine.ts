@@ -19,6 +19,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { CancelledError, ModelLoadError, WorkerLostError, WorkerTimeoutError } from './errors';
+import { SharedLoad } from './shared-load';
 import { withTelemetryOff } from './telemetry-off';
 import type { EngineOptions, InfillEngine, InfillRequest, InfillResult, ModelInfo } from './types';
 import { LOAD_BOUND_MS, WatchdogClock } from './watchdog';
@@ -44,7 +45,8 @@ interface Pending {
 
 export class WorkerEngine implements InfillEngine {
   private worker: ChildProcess | undefined;
-  private ready: Promise<ModelInfo> | undefined;
+  /** The worker with the model loaded in it; a failed load is not kept: the next call tries again. */
+  private readonly ready = new SharedLoad(() => this.startUntilLoaded());
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private crashes = 0;
@@ -63,15 +65,7 @@ export class WorkerEngine implements InfillEngine {
   /** Starts the worker and loads the model in it; a model error rejects with ModelLoadError. */
   load(): Promise<ModelInfo> {
     if (this.disposed) return Promise.reject(new Error('The engine was disposed'));
-    if (!this.ready) {
-      const ready = this.startUntilLoaded();
-      this.ready = ready;
-      // A failed load is not kept: the next call tries again.
-      ready.catch(() => {
-        if (this.ready === ready) this.ready = undefined;
-      });
-    }
-    return this.ready;
+    return this.ready.get();
   }
 
   async infill(request: InfillRequest, signal?: AbortSignal): Promise<InfillResult> {
@@ -87,7 +81,7 @@ export class WorkerEngine implements InfillEngine {
     this.disposed = true;
     const worker = this.worker;
     this.worker = undefined;
-    this.ready = undefined;
+    this.ready.reset();
     this.failAll(() => new Error('The engine was disposed'));
     if (worker) await stop(worker);
   }
@@ -226,7 +220,7 @@ export class WorkerEngine implements InfillEngine {
   private lost(worker: ChildProcess, reason: string): void {
     if (worker !== this.worker) return;
     this.worker = undefined;
-    this.ready = undefined;
+    this.ready.reset();
     if (this.disposed) return;
     this.crashes++;
     process.stderr.write(`[model worker] pid ${worker.pid} stopped (${reason})\n`);
