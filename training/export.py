@@ -26,12 +26,11 @@ from onnx import external_data_helper
 
 from base import BASE_LICENSE, BASE_NAME, WHEEL, load_base, special_tokens
 from lora import materialize
-from model import MaskPredictor, ModelConfig, causal_mask
+from model import TINY, MaskPredictor, causal_mask
 
 INPUTS = ["input_ids", "position_ids", "attention_mask", "past_key", "past_value", "logits_from"]
 OUTPUTS = ["logits", "present_key", "present_value"]
 PIECE_BYTES = 48 << 20
-TINY = ModelConfig(n_layer=2, n_head=4, n_kv_head=2, d_model=64, ffn_hidden=128, max_positions=8192)
 
 
 class Exported(torch.nn.Module):
@@ -136,8 +135,14 @@ def sha256(path):
 
 def load(args):
     if args.tiny:
-        torch.manual_seed(0)
-        return MaskPredictor(TINY), {"tokens": 0, "note": "random weights in a small shape, for tests"}, {}
+        torch.manual_seed(args.seed)
+        model = MaskPredictor(TINY)
+        if not args.tiny_weights:
+            return model, {"tokens": 0, "note": "random weights in a small shape"}, {}
+        model.load_state_dict(torch.load(args.tiny_weights, map_location="cpu"))
+        training = json.load(open(os.path.join(os.path.dirname(args.tiny_weights), "training.json")))
+        training.pop("history", None)
+        return model, {**training, "note": "trained from scratch in a small shape, for the tests"}, {}
     if args.base:
         model, _ = load_base(args.base_dir)
         return model, {"tokens": 0, "note": "the base, converted, sentinels initialised, not adapted"}, {}
@@ -157,6 +162,8 @@ def main():
     src.add_argument("--base", action="store_true")
     src.add_argument("--tiny", action="store_true")
     ap.add_argument("--base-dir", default="training/data/base")
+    ap.add_argument("--seed", type=int, default=0, help="--tiny: the random initialisation")
+    ap.add_argument("--tiny-weights", help="--tiny: weights from train.py with tiny=true (model.pt)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--name", required=True)
     ap.add_argument("--dtype", choices=["float32", "float16", "int8"], default="float32")

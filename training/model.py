@@ -40,6 +40,10 @@ class ModelConfig:
         return self.d_model // self.n_head
 
 
+# models/tiny: the base's vocabulary in a very small shape, trained from scratch, for fast tests.
+TINY = ModelConfig(n_layer=2, n_head=4, n_kv_head=2, d_model=64, ffn_hidden=128, max_positions=8192)
+
+
 class RMSNorm(nn.Module):
     def __init__(self, dim, eps):
         super().__init__()

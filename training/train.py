@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from base import load_base
 from data import InfillExamples, read_texts
 from lora import add_lora, load_adapter, save_adapter
+from model import TINY, MaskPredictor
 
 
 @dataclass
@@ -46,6 +47,7 @@ class TrainConfig:
     lora_alpha: float = 32.0
     lora_from_layer: int = 6   # blocks below this stay exactly the base's
     keep_layers: int = 0       # > 0: keep only the base's first N blocks (a pruned shape; the smoke run uses 2)
+    tiny: bool = False         # train export.TINY from scratch, every weight (models/tiny, for the tests)
     max_minutes: float = 60
     max_steps: int = 1_000_000
     eval_minutes: float = 10
@@ -89,8 +91,11 @@ def evaluate(model, val_batches, autocast):
 
 
 def save(out_dir, model, cfg, training):
-    save_adapter(os.path.join(out_dir, "adapter.npz"), model,
-                 {"rank": cfg.lora_rank, "alpha": cfg.lora_alpha, "first_layer": cfg.lora_from_layer, "n_layer": model.cfg.n_layer})
+    if cfg.tiny:  # no base to adapt: the whole (small) model
+        torch.save(model.state_dict(), os.path.join(out_dir, "model.pt"))
+    else:
+        save_adapter(os.path.join(out_dir, "adapter.npz"), model,
+                     {"rank": cfg.lora_rank, "alpha": cfg.lora_alpha, "first_layer": cfg.lora_from_layer, "n_layer": model.cfg.n_layer})
     with open(os.path.join(out_dir, "training.json.tmp"), "w") as f:
         json.dump(training, f, indent=1)
     os.replace(os.path.join(out_dir, "training.json.tmp"), os.path.join(out_dir, "training.json"))
@@ -113,14 +118,17 @@ def main():
     from tokenizers import Tokenizer
     tok = Tokenizer.from_file(os.path.join(cfg.base_dir, "tokenizer.json"))
     prior = {"tokens": 0, "steps": 0, "seconds": 0.0, "history": []}
-    model, _ = load_base(cfg.base_dir)
+    if cfg.tiny:
+        model = MaskPredictor(TINY)
+    else:
+        model, _ = load_base(cfg.base_dir)
     if cfg.keep_layers:
         model.blocks = model.blocks[: cfg.keep_layers]
         model.cfg.n_layer = cfg.keep_layers
     if args.resume:
         load_adapter(model, os.path.join(cfg.out_dir, "adapter.npz"))
         prior = json.load(open(os.path.join(cfg.out_dir, "training.json")))
-    else:
+    elif not cfg.tiny:
         add_lora(model, cfg.lora_rank, cfg.lora_alpha, cfg.lora_from_layer)
     model.to(device).train()
     params = [p for p in model.parameters() if p.requires_grad]
