@@ -44,8 +44,8 @@ test('npm run package makes a .vsix with what the extension runs, for linux-x64 
   // The default model as the engine loads it (manifest, graph, weight pieces, tokenizer), byte for
   // byte the size it has here; not the adapter it was built from.
   const modelDir = path.join(repoRoot, 'models', 'default');
-  const manifest = JSON.parse(fs.readFileSync(path.join(modelDir, 'model.json'), 'utf8'));
-  for (const f of ['model.json', manifest.files.onnx, manifest.files.tokenizer, ...manifest.files.weights]) {
+  const modelManifest = JSON.parse(fs.readFileSync(path.join(modelDir, 'model.json'), 'utf8'));
+  for (const f of ['model.json', modelManifest.files.onnx, modelManifest.files.tokenizer, ...modelManifest.files.weights]) {
     const entry = byName.get(`extension/models/default/${f}`);
     assert.ok(entry, `models/default/${f} is missing from the package`);
     assert.equal(entry.size, fs.statSync(path.join(modelDir, f)).size, `models/default/${f} differs in size`);
