@@ -4,6 +4,7 @@
 import * as vscode from 'vscode';
 import { Client } from './client';
 import { registerCommands } from './commands';
+import { watchCursor } from './cursor';
 
 /** What activate() returns; tests running in the extension host reach the client through it. */
 export interface DiffusionInfillApi {
@@ -15,7 +16,7 @@ let active: Client | undefined;
 export async function activate(extension: vscode.ExtensionContext): Promise<DiffusionInfillApi> {
   const client = new Client(extension);
   active = client;
-  extension.subscriptions.push(client, ...registerCommands(client));
+  extension.subscriptions.push(client, ...registerCommands(client), watchCursor(() => client.languageClient));
   // start() reports its own failures (status bar, one message); activation succeeds regardless,
   // so the commands (Restart Server, Show Logs) stay available.
   await client.start();

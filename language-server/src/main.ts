@@ -22,7 +22,9 @@ import { WorkerEngine } from '../../model-host/src/worker-engine';
 import { fillSelectionHandler } from './fill-selection';
 import { provideInlineCompletions } from './inline-completion';
 import { ModelService } from './model-service';
-import { fillSelection, serverStatus, SETTINGS_SECTION, type ServerSettings } from './protocol';
+import { cursorMoved, fillSelection, serverStatus, SETTINGS_SECTION, type ServerSettings } from './protocol';
+import { Prefiller } from './prefill';
+import { safeOffset } from './positions';
 import { ResultCache } from './result-cache';
 import { RequestScheduler } from './scheduler';
 import { guardedStdio } from './stdio-guard';
@@ -72,6 +74,9 @@ const model = new ModelService(
   },
   log,
 );
+
+// Warms the model's context where the cursor is (on open and on cursor moves), see prefill.ts.
+const prefiller = new Prefiller({ documents, model, settings: () => settings, log });
 
 /** initializationOptions may be the settings themselves or wrapped as { diffusionInfill: … }. */
 function settingsFrom(options: unknown): unknown {
@@ -129,6 +134,8 @@ function requireInitialize(method: string): void {
 
 connection.languages.inlineCompletion.on((params, token) => {
   requireInitialize('textDocument/inlineCompletion');
+  // The completion computes the context itself; a warm-up queued before it would only delay it.
+  prefiller.cancel(params.textDocument.uri);
   return provideInlineCompletions(params, token, { documents, model, scheduler, cache, settings: () => settings });
 });
 
@@ -143,13 +150,34 @@ connection.onRequest((method) => {
   throw new ResponseError(ErrorCodes.MethodNotFound, `Unhandled method ${method}`);
 });
 
+connection.onNotification(cursorMoved, (params) => {
+  if (!initialized) return;
+  const document = documents.get(params?.textDocument?.uri);
+  if (!document) return;
+  // A malformed position in a notification has no one to answer to: it is ignored.
+  let offset: number;
+  try {
+    offset = safeOffset(document, params.position);
+  } catch {
+    return;
+  }
+  prefiller.schedule(document.uri, offset);
+});
+
+// A client that never reports the cursor still gets a warm start where a file opens: at its top.
+documents.onDidOpen((event) => {
+  if (initialized) prefiller.schedule(event.document.uri, 0);
+});
+
 documents.onDidClose((event) => {
+  prefiller.cancel(event.document.uri);
   scheduler.cancelDocument(event.document.uri);
   cache.forget(event.document.uri);
 });
 
 connection.onShutdown(async () => {
   shutdownReceived = true;
+  prefiller.dispose();
   scheduler.cancelAll();
   await model.dispose();
 });

@@ -6,7 +6,7 @@
 // streak, so the handlers only cut the context, plan the span and post-process.
 
 import { CancelledError, errorText } from '../../model-host/src/errors';
-import type { EngineOptions, InfillCandidate, InfillEngine, ModelInfo } from '../../model-host/src/types';
+import type { EngineOptions, InfillCandidate, InfillEngine, InfillRequest, ModelInfo } from '../../model-host/src/types';
 import type { ServerSettings, ServerState, ServerStatusParams } from './protocol';
 import { engineKey, resolveModelPath, samplerOptions } from './settings';
 import type { SpanPlan } from './span-policy';
@@ -106,25 +106,36 @@ export class ModelService {
     }
     const started = performance.now();
     try {
-      const result = await engine.infill({
-        prefix: context.prefix,
-        suffix: context.suffix,
-        canvasLengths: plan.canvasLengths,
-        sampler: { ...samplerOptions(settings), singleLine: plan.mode === 'single-line' },
-        maxPrefixTokens: settings.maxPrefixTokens,
-        maxSuffixTokens: settings.maxSuffixTokens,
-        document: context.document,
-        reuseContext: settings.cache,
-      }, signal);
+      const result = await engine.infill(engineRequest(plan, context, settings), signal);
       const latencyMs = performance.now() - started;
       this.failures = 0;
       this.reportLatency(latencyMs, result.candidates.reduce((sum, c) => sum + c.tokens, 0));
+      if (TRACE) {
+        // One line per answered request (DIFFUSION_INFILL_TRACE=1): the benches read the breakdown from it.
+        this.log(`[trace] ${JSON.stringify({ kind: 'infill', document: context.document, mode: plan.mode, latencyMs,
+          modelMs: result.timings.modelMs, engineMs: result.timings.totalMs, contextMs: result.timings.contextMs,
+          context: result.context, canvasPasses: result.canvasPasses })}`);
+      }
       return { candidates: result.candidates, latencyMs };
     } catch (error) {
       if (signal.aborted || error instanceof CancelledError) throw new CancelledError();
       this.failed(error, engine);
       throw error;
     }
+  }
+
+  /**
+   * Warms the engine's context cache for a cursor position (prefill.ts decides when): the same
+   * request infill would send, context pass only. Failures are not counted: a missed warm-up
+   * only makes the next completion compute its context itself.
+   */
+  async prefill(plan: SpanPlan, context: InfillContext, settings: ServerSettings, signal: AbortSignal): Promise<void> {
+    if (this.loading) await this.loading;
+    const engine = this.engine;
+    if (signal.aborted || !engine?.prefill || !this.enabled || this.state !== 'ready' || !settings.cache) return;
+    const started = performance.now();
+    const stats = await engine.prefill(engineRequest(plan, context, settings), signal);
+    if (TRACE) this.log(`[trace] ${JSON.stringify({ kind: 'prefill', document: context.document, ms: performance.now() - started, context: stats })}`);
   }
 
   async dispose(): Promise<void> {
@@ -204,4 +215,22 @@ export class ModelService {
       this.setState('error', message);
     }
   }
+}
+
+/** Per-request breakdown lines in the log, for benches and tests (off unless set). */
+const TRACE = process.env.DIFFUSION_INFILL_TRACE === '1';
+
+/** The engine request for a span plan; infill and prefill build the same one, so a prefill warms
+ *  exactly the context ids the completion will use. */
+function engineRequest(plan: SpanPlan, context: InfillContext, settings: ServerSettings): InfillRequest {
+  return {
+    prefix: context.prefix,
+    suffix: context.suffix,
+    canvasLengths: plan.canvasLengths,
+    sampler: { ...samplerOptions(settings), singleLine: plan.mode === 'single-line' },
+    maxPrefixTokens: settings.maxPrefixTokens,
+    maxSuffixTokens: settings.maxSuffixTokens,
+    document: context.document,
+    reuseContext: settings.cache,
+  };
 }

@@ -3,7 +3,7 @@
 // from it; test/build.test.ts checks package.json against it) and the custom messages. Other
 // editors can use the server without the messages: inline completion is plain LSP 3.18.
 
-import { NotificationType, RequestType, TextDocumentIdentifier, Range, TextEdit } from 'vscode-languageserver-protocol';
+import { NotificationType, RequestType, TextDocumentIdentifier, Position, Range, TextEdit } from 'vscode-languageserver-protocol';
 import { ENGINE_SETTINGS } from '../../model-host/src/engine-settings';
 import type { SettingSpec, SettingValue } from '../../model-host/src/setting-spec';
 
@@ -137,3 +137,12 @@ export interface ServerStatusParams {
 }
 
 export const serverStatus = new NotificationType<ServerStatusParams>('diffusionInfill/serverStatus');
+
+/** Client to server: where the cursor is in a document (sent on cursor moves and when an editor
+ *  becomes active), so that the server can warm the model's context there (prefill.ts). */
+export interface CursorMovedParams {
+  textDocument: TextDocumentIdentifier;
+  position: Position;
+}
+
+export const cursorMoved = new NotificationType<CursorMovedParams>('diffusionInfill/cursorMoved');

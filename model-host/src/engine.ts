@@ -13,7 +13,7 @@ import { sample, type SampleResult } from './sampler';
 import { ModelSession } from './session';
 import { SharedLoad } from './shared-load';
 import { CodeTokenizer } from './tokenizer';
-import type { EngineOptions, InfillCandidate, InfillEngine, InfillRequest, InfillResult, ModelInfo } from './types';
+import type { ContextReport, EngineOptions, InfillCandidate, InfillEngine, InfillRequest, InfillResult, ModelInfo } from './types';
 
 export class LocalEngine implements InfillEngine {
   private files: ModelFiles | undefined;
@@ -86,11 +86,31 @@ export class LocalEngine implements InfillEngine {
     if (session) await session.release();
   }
 
-  private async run(request: InfillRequest, signal?: AbortSignal): Promise<InfillResult> {
+  /**
+   * Computes (or tops up) the document's context K/V for this request without sampling: the
+   * language server sends one when a file is opened or the cursor moves, so that the next
+   * completion there finds its context cached and computes only what was typed since.
+   */
+  prefill(request: InfillRequest, signal?: AbortSignal): Promise<ContextReport> {
+    const run = this.queue.then(async () => {
+      const { session, contexts } = this.loaded();
+      if (signal?.aborted) throw new CancelledError();
+      const { prompt } = this.prompt(request);
+      return (await contexts.prepare(session, request.document ?? '', prompt.ids, true)).stats;
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private loaded() {
     const { files, tokenizer, session, contexts } = this;
     if (!files || !tokenizer || !session || !contexts) throw new Error('The model is not loaded (call load() first)');
-    const t0 = performance.now();
-    const model0 = session.modelMs;
+    return { files, tokenizer, session, contexts };
+  }
+
+  /** The context's ids within budgets; infill and prefill share it, so a prefill builds exactly the ids the next infill will. */
+  private prompt(request: InfillRequest) {
+    const { files, tokenizer } = this.loaded();
     const { manifest } = files;
     const lengths = request.canvasLengths;
     if (lengths.length === 0 || lengths.some((c) => !Number.isInteger(c) || c < 1)) {
@@ -101,7 +121,16 @@ export class LocalEngine implements InfillEngine {
     if (room < 0) throw new Error(`A canvas of ${Math.max(...lengths)} tokens does not fit the model's ${manifest.max_positions} positions`);
     const maxSuffix = Math.min(request.maxSuffixTokens ?? DEFAULT_SUFFIX_TOKENS, Math.floor(room / 4));
     const maxPrefix = Math.min(request.maxPrefixTokens ?? DEFAULT_PREFIX_TOKENS, room - maxSuffix);
-    const prompt = buildContext(tokenizer, manifest.special_tokens, request.prefix, request.suffix, maxPrefix, maxSuffix);
+    return { prompt: buildContext(tokenizer, manifest.special_tokens, request.prefix, request.suffix, maxPrefix, maxSuffix) };
+  }
+
+  private async run(request: InfillRequest, signal?: AbortSignal): Promise<InfillResult> {
+    const { files, tokenizer, session, contexts } = this.loaded();
+    const t0 = performance.now();
+    const model0 = session.modelMs;
+    const { manifest } = files;
+    const lengths = request.canvasLengths;
+    const { prompt } = this.prompt(request);
     const singleLine = request.sampler.singleLine ?? false;
     const lineBreaks = singleLine ? tokenizer.lineBreakTokens(manifest.vocab_size) : undefined;
     const newlines = singleLine ? tokenizer.newlineTokens(manifest.vocab_size) : undefined;

@@ -112,5 +112,8 @@ export interface EngineOptions {
 export interface InfillEngine {
   load(): Promise<ModelInfo>;
   infill(request: InfillRequest, signal?: AbortSignal): Promise<InfillResult>;
+  /** Caches the request's context (K/V) for its document without sampling; the next infill there
+   *  computes only what changed since. Optional: an engine without it is simply never warmed. */
+  prefill?(request: InfillRequest, signal?: AbortSignal): Promise<ContextReport>;
   dispose(): Promise<void>;
 }

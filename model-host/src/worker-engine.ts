@@ -21,7 +21,7 @@ import * as readline from 'node:readline';
 import { CancelledError, ModelLoadError, WorkerLostError, WorkerTimeoutError } from './errors';
 import { SharedLoad } from './shared-load';
 import { withTelemetryOff } from './telemetry-off';
-import type { EngineOptions, InfillEngine, InfillRequest, InfillResult, ModelInfo } from './types';
+import type { ContextReport, EngineOptions, InfillEngine, InfillRequest, InfillResult, ModelInfo } from './types';
 import { LOAD_BOUND_MS, WatchdogClock } from './watchdog';
 import type { FromWorker, ToWorker, WireError } from './worker-protocol';
 
@@ -74,6 +74,31 @@ export class WorkerEngine implements InfillEngine {
     } catch (error) {
       if (!(error instanceof WorkerLostError) || this.disposed) throw error;
       return this.attempt(request, signal);
+    }
+  }
+
+  /**
+   * Warms the document's context in the worker. Not retried and not counted as a success or a
+   * crash: a lost prefill only means the next completion computes its context itself.
+   */
+  async prefill(request: InfillRequest, signal?: AbortSignal): Promise<ContextReport> {
+    if (signal?.aborted) throw new CancelledError();
+    await untilAborted(this.load(), signal);
+    const worker = this.worker;
+    if (!worker) throw new WorkerLostError('The model worker stopped before the request reached it');
+    const id = this.nextId++;
+    // One context pass: the bound of a one-step request with the same canvases.
+    const bound = this.clock.forRequest({ ...request, sampler: { ...request.sampler, steps: 1 } });
+    const reply = this.request<ContextReport>(worker, { type: 'prefill', id, request }, bound);
+    const onAbort = () => {
+      this.post(worker, { type: 'cancel', id });
+      this.answer(id, new CancelledError());
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await reply;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
     }
   }
 
@@ -199,6 +224,7 @@ export class WorkerEngine implements InfillEngine {
     if (!p.open) return;
     if (message.type === 'error') p.reject(revive(message.error));
     else if (message.type === 'loaded') p.resolve({ info: message.info, passMs: message.passMs } as never);
+    else if (message.type === 'prefilled') p.resolve(message.context as never);
     else p.resolve(message.result as never);
   }
 

@@ -77,6 +77,19 @@ process.on('message', (message: ToWorker) => {
       ).finally(() => running.delete(message.id));
       break;
     }
+    case 'prefill': {
+      if (!engine) {
+        send({ type: 'error', id: message.id, error: { name: 'Error', message: 'The model worker has no model loaded' } });
+        break;
+      }
+      const controller = new AbortController();
+      running.set(message.id, controller);
+      engine.prefill(message.request, controller.signal).then(
+        (context) => send({ type: 'prefilled', id: message.id, context }),
+        (error) => send({ type: 'error', id: message.id, error: wire(error) }),
+      ).finally(() => running.delete(message.id));
+      break;
+    }
     case 'cancel':
       running.get(message.id)?.abort();
       break;

@@ -1,0 +1,81 @@
+// Cache warming (issue 11): when a file is opened or the cursor moves, compute the context's keys
+// and values for that cursor before the user types there, so that the first completion computes
+// only the characters typed since instead of the whole window (a cold context pass over a few
+// hundred tokens is most of a first completion's time with a 100M-class model).
+//
+// The context is suffix first (models/CONTRACT.md): moving the cursor changes the suffix and so
+// the whole context, while typing at the cursor only appends to it. So a warm-up is worth it after
+// a move, not after a keystroke (the completion request computes those few tokens itself).
+// Moves are debounced per document, because arrow keys and clicks come in bursts and each
+// warm-up is a full context pass in the model worker; a completion request for the document
+// cancels a pending warm-up (it computes the context anyway).
+
+import type { TextDocuments } from 'vscode-languageserver';
+import type { TextDocument } from 'vscode-languageserver-textdocument';
+import { buildCursorContext } from './context';
+import { completionsAllowed } from './inline-completion';
+import type { ModelService } from './model-service';
+import type { ServerSettings } from './protocol';
+import { planCursorSpan } from './span-policy';
+
+/** Wait after the last cursor move before warming: longer than key repeat, shorter than a pause before typing. */
+export const PREFILL_DEBOUNCE_MS = 120;
+
+export interface PrefillDeps {
+  documents: TextDocuments<TextDocument>;
+  model: ModelService;
+  settings: () => ServerSettings;
+  log?: (message: string) => void;
+}
+
+export class Prefiller {
+  /** Per document: the pending warm-up's timer and the abort of the one running. */
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly running = new Map<string, AbortController>();
+
+  constructor(private readonly deps: PrefillDeps, private readonly delayMs = PREFILL_DEBOUNCE_MS) {}
+
+  /** The cursor is at `offset` in `uri` (a move, or an open): warm that context once moves settle. */
+  schedule(uri: string, offset: number): void {
+    this.cancel(uri);
+    const timer = setTimeout(() => {
+      this.timers.delete(uri);
+      void this.run(uri, offset);
+    }, this.delayMs);
+    // A pending warm-up never keeps the process alive.
+    timer.unref?.();
+    this.timers.set(uri, timer);
+  }
+
+  /** Drops the pending or running warm-up of a document (a completion came first, or it closed). */
+  cancel(uri: string): void {
+    clearTimeout(this.timers.get(uri));
+    this.timers.delete(uri);
+    this.running.get(uri)?.abort();
+    this.running.delete(uri);
+  }
+
+  dispose(): void {
+    for (const uri of [...this.timers.keys(), ...this.running.keys()]) this.cancel(uri);
+  }
+
+  private async run(uri: string, offset: number): Promise<void> {
+    const document = this.deps.documents.get(uri);
+    const settings = this.deps.settings();
+    if (!document || !completionsAllowed(settings, document.languageId)) return;
+    const text = document.getText();
+    const context = buildCursorContext(text, Math.max(0, Math.min(offset, text.length)), settings);
+    if (context.kind === 'skip') return;
+    const plan = planCursorSpan(context.linePrefix, context.lineSuffix, settings, this.deps.model.maxCanvas());
+    const controller = new AbortController();
+    this.running.set(uri, controller);
+    try {
+      await this.deps.model.prefill(plan, { ...context, document: uri }, settings, controller.signal);
+    } catch (error) {
+      // Cancelled, or the engine failed: the next completion computes its context itself.
+      if (!controller.signal.aborted) this.deps.log?.(`Prefill failed: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      if (this.running.get(uri) === controller) this.running.delete(uri);
+    }
+  }
+}
