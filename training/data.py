@@ -5,9 +5,13 @@ Infill examples in the contract's layout, cut from corpus files on the fly.
 
 A hole is cut the way the editor cuts one: the rest of a line after its indentation or after a
 cursor inside it, a block of 2-6 lines, or a random character span (the FIM literature's mix).
-Prefix, middle and suffix are tokenized separately, as the engine does. The prefix keeps its
-last `prefix_tokens`, the suffix its first `suffix_tokens`. The canvas is the middle plus random
-slack of <|pad|>; a middle longer than the canvas budget is skipped.
+Prefix, middle and suffix are tokenized separately, as the engine does. Spaces and tabs at the end
+of the prefix move to the start of the middle (token healing, as the engine does it): the base's
+tokenizer joins a space to the word after it, so a prefix that ends in indentation is a text the
+base never saw end, and "    return" is only the base's usual tokens when written as one piece.
+The prefix keeps its last `prefix_tokens`, the suffix its first `suffix_tokens`. The canvas is
+the middle plus random slack of <|pad|> up to the canvas budget (the editor asks for a canvas
+longer than most lines); a middle longer than the budget is skipped.
 
 Masking follows what the sampler meets: half the examples mask each canvas token with probability
 t ~ U(0.05, 1) (LLaDA); the other half keep a random left part of the canvas clean and mask the rest
@@ -80,6 +84,8 @@ class InfillExamples:
             if hole is None:
                 continue
             prefix, middle, suffix, kind = hole
+            healed = prefix[len(prefix.rstrip(" \t")):]
+            prefix, middle = prefix[: len(prefix) - len(healed)], healed + middle
             # Encode only a window around the hole: whole files would cost more than the model.
             prefix, suffix = prefix[-self.prefix_tokens * 6:], suffix[: self.suffix_tokens * 6]
             mid = self.encode(middle)
@@ -87,7 +93,7 @@ class InfillExamples:
                 continue
             pre = self.encode(prefix)[-self.prefix_tokens:]
             suf = self.encode(suffix)[: self.suffix_tokens]
-            slack = self.rnd.randint(0, min(12, self.canvas_tokens - len(mid)))
+            slack = self.rnd.randint(0, self.canvas_tokens - len(mid))
             return [SUFFIX, *suf, PREFIX, *pre], mid + [PAD] * slack, len(mid), kind
 
     def batch(self, n):

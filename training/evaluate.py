@@ -3,7 +3,8 @@ Quality of a checkpoint (or of the unadapted base used autoregressively), in PyT
 
     python training/evaluate.py --adapter training/runs/default/adapter.npz --holes bench/holes-heldout.jsonl \
         --humaneval single,multi,random --limit 100 --out bench/results/quality-default.json
-    python training/evaluate.py --base --mode ar --holes ... --humaneval single     # the baseline
+    python training/evaluate.py --base --mode ar --holes ... --humaneval single     # the base, prefix only
+    python training/evaluate.py --base --mode copy --holes ...                       # copy the next line
 
 Holes: exact match and edit similarity (the same definitions as bench/eval.ts), by language and
 kind; single-line holes are decoded in single-line mode and cut at the first line break, as the
@@ -78,13 +79,23 @@ class Completer:
         return self.tok.encode(s).ids if s else []
 
     def __call__(self, prefix, suffix, canvas, single_line):
+        # Token healing, as data.py trains it and the engine does it: the prefix's trailing spaces
+        # and tabs are written by the model as the start of the middle, then taken off again.
+        healed = prefix[len(prefix.rstrip(" \t")):]
+        text = self.complete(prefix[: len(prefix) - len(healed)], suffix, canvas, single_line)
+        return text[len(healed):] if text.startswith(healed) else text.lstrip(" \t")
+
+    def complete(self, prefix, suffix, canvas, single_line):
+        if self.mode == "copy":  # the trivial baseline: the next non-blank line of the file, as it stands
+            rest = [l for l in suffix.split("\n")[1:] if l.strip()]
+            return rest[0].strip() if rest else ""
         # The engine's context budget: the infill model reads PREFIX_TOKENS + SUFFIX_TOKENS, the
         # autoregressive baseline the same total from the prefix alone.
         pre = self.encode(prefix[-CHARS_PER_TOKEN_MAX * (PREFIX_TOKENS + SUFFIX_TOKENS):])
         if self.mode == "ar":
             banned = [v for k, v in self.specials.items()]
             ids = autoregressive(self.model, pre[-(PREFIX_TOKENS + SUFFIX_TOKENS):], self.line_breaks if single_line else set(),
-                                 max_tokens=canvas, banned=banned)
+                                 max_tokens=canvas, banned=banned, first_banned=self.line_breaks if single_line else ())
             self.passes += len(ids)
         else:
             suf = self.encode(suffix[: CHARS_PER_TOKEN_MAX * SUFFIX_TOKENS])[:SUFFIX_TOKENS]
@@ -138,7 +149,7 @@ def main():
     src.add_argument("--adapter")
     src.add_argument("--base", action="store_true")
     ap.add_argument("--base-dir", default="training/data/base")
-    ap.add_argument("--mode", choices=["infill", "ar"], default="infill")
+    ap.add_argument("--mode", choices=["infill", "ar", "copy"], default="infill")
     ap.add_argument("--holes", nargs="*", default=[])
     ap.add_argument("--humaneval", default="")
     ap.add_argument("--limit", type=int, default=100)
@@ -151,8 +162,7 @@ def main():
 
     from tokenizers import Tokenizer
     tok = Tokenizer.from_file(os.path.join(args.base_dir, "tokenizer.json"))
-    model = materialize(args.base_dir, None if args.base else args.adapter)
-    model.eval()
+    model = None if args.mode == "copy" else materialize(args.base_dir, None if args.base else args.adapter).eval()
     complete = Completer(model, tok, args.mode, args.steps, args.block, args.threshold)
     t0 = time.time()
     result = {"model": args.adapter or "base", "mode": args.mode, "steps": args.steps, "block": args.block,

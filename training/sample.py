@@ -83,14 +83,15 @@ def infill(model, prefix_ids, suffix_ids, specials, line_break_ids=frozenset(), 
 
 
 @torch.no_grad()
-def autoregressive(model, prefix_ids, stop_ids, max_tokens=48, banned=()):
-    """Greedy continuation of the prefix until a stop token (included) or max_tokens."""
+def autoregressive(model, prefix_ids, stop_ids, max_tokens=48, banned=(), first_banned=()):
+    """Greedy continuation of the prefix until a stop token (included) or max_tokens; the first
+    token may not be one of `first_banned` (single-line mode: no empty line, as in infill())."""
     prefix_ids = prefix_ids or [0]  # at the start of a file the base reads its end-of-text marker
     logits, k, v = context_pass(model, prefix_ids)
     out, n = [], len(prefix_ids)
     for _ in range(max_tokens):
         row = logits.float().clone()
-        for t in banned:
+        for t in [*banned, *(first_banned if not out else ())]:
             row[t] = -math.inf
         tok = int(row.argmax())
         out.append(tok)

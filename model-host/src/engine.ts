@@ -121,7 +121,12 @@ export class LocalEngine implements InfillEngine {
     if (room < 0) throw new Error(`A canvas of ${Math.max(...lengths)} tokens does not fit the model's ${manifest.max_positions} positions`);
     const maxSuffix = Math.min(request.maxSuffixTokens ?? DEFAULT_SUFFIX_TOKENS, Math.floor(room / 4));
     const maxPrefix = Math.min(request.maxPrefixTokens ?? DEFAULT_PREFIX_TOKENS, room - maxSuffix);
-    return { prompt: buildContext(tokenizer, manifest.special_tokens, request.prefix, request.suffix, maxPrefix, maxSuffix) };
+    // Token healing: spaces and tabs that end the prefix are written by the model as the start of
+    // the middle (the base's tokens join a space to the word after it, and training cut holes this
+    // way too), then taken off the completion again (see healedText).
+    const healed = trailingBlanks(request.prefix);
+    const prefix = request.prefix.slice(0, request.prefix.length - healed.length);
+    return { prompt: buildContext(tokenizer, manifest.special_tokens, prefix, request.suffix, maxPrefix, maxSuffix), healed };
   }
 
   private async run(request: InfillRequest, signal?: AbortSignal): Promise<InfillResult> {
@@ -130,7 +135,7 @@ export class LocalEngine implements InfillEngine {
     const model0 = session.modelMs;
     const { manifest } = files;
     const lengths = request.canvasLengths;
-    const { prompt } = this.prompt(request);
+    const { prompt, healed } = this.prompt(request);
     const singleLine = request.sampler.singleLine ?? false;
     const lineBreaks = singleLine ? tokenizer.lineBreakTokens(manifest.vocab_size) : undefined;
     const newlines = singleLine ? tokenizer.newlineTokens(manifest.vocab_size) : undefined;
@@ -144,7 +149,7 @@ export class LocalEngine implements InfillEngine {
     const { rows, forwards } = await sample(session, { ...state, past }, lengths, request.sampler, {
       special: manifest.special_tokens, lineBreakTokens: lineBreaks, newlineTokens: newlines, signal,
     });
-    const candidates = rows.map((r, i) => this.candidate(r, lengths[i], singleLine));
+    const candidates = rows.map((r, i) => this.candidate(r, lengths[i], singleLine, healed));
     candidates.sort((a, b) => b.confidence - a.confidence);
     const totalMs = performance.now() - t0;
     return {
@@ -159,7 +164,7 @@ export class LocalEngine implements InfillEngine {
   }
 
   /** The completion is the canvas up to its first <|pad|>; its confidence the mean log-probability of those tokens. */
-  private candidate(r: SampleResult, canvasLength: number, singleLine: boolean): InfillCandidate {
+  private candidate(r: SampleResult, canvasLength: number, singleLine: boolean, healed: string): InfillCandidate {
     const pad = this.files!.manifest.special_tokens.pad;
     const firstPad = r.canvas.indexOf(pad);
     const n = firstPad < 0 ? r.canvas.length : firstPad;
@@ -169,11 +174,22 @@ export class LocalEngine implements InfillEngine {
     // A single-line completion ends at its line break (the sampler stopped at the token holding it).
     if (singleLine) text = text.split(/[\r\n]/, 1)[0];
     return {
-      text,
+      text: healedText(text, healed),
       confidence,
       canvasLength,
       tokens: n,
       steps: r.steps,
     };
   }
+}
+
+/** The spaces and tabs at the end of `prefix` (none when it ends in anything else). */
+export function trailingBlanks(prefix: string): string {
+  return prefix.slice(prefix.replace(/[ \t]+$/, '').length);
+}
+
+/** The completion after the blanks the prefix already has: taken off when the model wrote them, else its own leading blanks go. */
+export function healedText(text: string, healed: string): string {
+  if (!healed) return text;
+  return text.startsWith(healed) ? text.slice(healed.length) : text.replace(/^[ \t]+/, '');
 }
