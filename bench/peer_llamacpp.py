@@ -7,18 +7,40 @@ only, greedy to the end of the line, with its prompt cache on, as llama.vscode w
 Per hole it times two completions: `cold` (a new file: the whole prefix window is evaluated) and
 `typed` (one more character of the middle typed: llama.cpp reuses the cached prompt and evaluates
 only the tokens that changed). Exact match and edit similarity are taken on the cold completion,
-with the same definitions as training/evaluate.py. The prefix window is the engine's context
-budget (512 tokens), so both read the same amount of text.
+with the same definitions as training/evaluate.py. The prefix window (--window, tokens) is the
+engine's context budget, so both read the same amount of text (bench/peer.ts passes the language
+server's prefix + suffix budgets). A window that would slide with every keystroke defeats a prompt
+cache, so, as an editor plugin keeps its window's start put (llama.vscode's ring of lines), the
+window starts at a line boundary chosen on the cold prompt and kept for the typed one.
 """
 import argparse
 import json
-import os
+import resource
 import statistics
-import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "training"))
-from evaluate import edit_similarity, subsample  # noqa: E402
+
+# The same definitions as training/evaluate.py and bench/eval.ts, written out here because
+# evaluate.py imports torch, and the peer needs only llama-cpp-python and numpy.
+def edit_similarity(a, b):
+    if a == b:
+        return 1.0
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i]
+        for j in range(1, len(b) + 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])))
+        prev = cur
+    return 1 - prev[-1] / max(len(a), len(b), 1)
+
+
+def subsample(items, limit):
+    """Every n-th item, so a limit still spans the whole set."""
+    if not limit or limit >= len(items):
+        return items
+    step = len(items) / limit
+    return [items[int(i * step)] for i in range(limit)]
+
 
 CONTEXT_TOKENS = 512
 
@@ -29,34 +51,49 @@ def main():
     ap.add_argument("--gguf", default="training/data/base/SmolLM2-135M-Instruct.Q4_1.gguf")
     ap.add_argument("--limit", type=int, default=100)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--window", type=int, default=CONTEXT_TOKENS, help="prefix tokens the peer reads")
     ap.add_argument("--out")
     args = ap.parse_args()
     from llama_cpp import Llama
-    llm = Llama(model_path=args.gguf, n_ctx=CONTEXT_TOKENS + 64, n_threads=args.threads, n_batch=CONTEXT_TOKENS, verbose=False)
+    llm = Llama(model_path=args.gguf, n_ctx=args.window + 64, n_threads=args.threads, n_batch=args.window, verbose=False)
     holes = [h for h in map(json.loads, open(args.holes, encoding="utf-8")) if "\n" not in h["middle"].strip("\n")]
     holes = subsample(holes, args.limit)
 
-    def complete(prefix):
-        ids = llm.tokenize(prefix.encode("utf-8"), add_bos=False, special=False)[-CONTEXT_TOKENS:]
+    def window_start(prefix):
+        """Byte offset of the first line start whose tail fits the window (0 when all of it fits)."""
+        data = prefix.encode("utf-8")
+        ids = llm.tokenize(data, add_bos=False, special=False)
+        if len(ids) <= args.window:
+            return 0
+        tail = len(llm.detokenize(ids[-args.window:]))
+        newline = data.find(b"\n", len(data) - tail)
+        return newline + 1 if newline >= 0 else len(data) - tail
+
+    def complete(prefix, start):
+        # Tokenizing is part of the latency, as it is of ours.
         t = time.perf_counter()
+        ids = llm.tokenize(prefix.encode("utf-8")[start:], add_bos=False, special=False)[-args.window:]
         out = llm.create_completion(ids, max_tokens=24, temperature=0.0, stop=["\n"])
         return out["choices"][0]["text"], (time.perf_counter() - t) * 1000
 
     cold, typed, exact, sim = [], [], 0, 0.0
     for h in holes:
-        got, ms = complete(h["prefix"])
+        start = window_start(h["prefix"])
+        got, ms = complete(h["prefix"], start)
         cold.append(ms)
         want = h["middle"].rstrip()
         exact += got.rstrip() == want
         sim += edit_similarity(got.rstrip(), want)
-        _, ms = complete(h["prefix"] + h["middle"][:1])
+        _, ms = complete(h["prefix"] + h["middle"][:1], start)
         typed.append(ms)
 
     def pct(xs, q):
         return round(statistics.quantiles(xs, n=100)[q - 1], 1) if len(xs) > 1 else xs[0]
     result = {"peer": "llama.cpp via llama-cpp-python " + __import__("llama_cpp").__version__, "holes": len(holes),
-              "threads": args.threads, "exact_match": round(exact / len(holes), 4), "edit_similarity": round(sim / len(holes), 4),
-              "cold_ms": {"p50": pct(cold, 50), "p95": pct(cold, 95)}, "typed_ms": {"p50": pct(typed, 50), "p95": pct(typed, 95)}}
+              "threads": args.threads, "window": args.window, "exact_match": round(exact / len(holes), 4), "edit_similarity": round(sim / len(holes), 4),
+              "cold_ms": {"p50": pct(cold, 50), "p95": pct(cold, 95)}, "typed_ms": {"p50": pct(typed, 50), "p95": pct(typed, 95)},
+              # Peak RSS of this process: Python, llama.cpp and the model (Linux reports KiB).
+              "rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
     print(json.dumps(result))
     if args.out:
         json.dump(result, open(args.out, "w"), indent=1)

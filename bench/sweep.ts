@@ -1,24 +1,36 @@
-// The quality-versus-latency curve: single-line held-out holes (canvas 24) filled with a range of
-// step counts, with and without threshold decoding (dual cache on), then drawn by plot_sweep.py.
-//   node out/bench/sweep.js [--model DIR] [--n 40] && /usr/bin/python3 bench/plot_sweep.py
+// The quality-versus-latency curve: single-line held-out holes (the server's canvases) filled with a range of
+// step counts and confidence thresholds, then drawn by plot_sweep.py. The context is warm, as while
+// typing (the document's cache holds the text one character earlier, untimed), so the curve shows
+// what steps cost per keystroke rather than the cold context pass that every point would share.
+//   node out/bench/sweep.js [--model DIR] [--n 40] [--holes bench/holes-heldout.jsonl] && /usr/bin/python3 bench/plot_sweep.py
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LocalEngine } from '../model-host/src/engine';
 import { ENGINE_SETTINGS } from '../model-host/src/engine-settings';
 import { editSimilarity } from './eval';
-import { makeHoles } from './holes';
+import type { Hole } from './holes';
+import { defaultSettings } from '../language-server/src/settings';
+import { planCursorSpan } from '../language-server/src/span-policy';
 import { machine, percentile, progress, table, writeResults } from './report';
 
 const repoRoot = path.resolve(__dirname, '../..');
 const STEPS = [3, 6, 12, 24];
-const THRESHOLDS = [0, 0.9];
+const THRESHOLDS = [0, 0.5, 0.9];
 
 async function main(): Promise<void> {
-  const { values: a } = parseArgs({ options: { model: { type: 'string' }, n: { type: 'string' }, out: { type: 'string' } } });
+  const { values: a } = parseArgs({ options: { model: { type: 'string' }, n: { type: 'string' }, out: { type: 'string' }, holes: { type: 'string' } } });
   const n = Number(a.n ?? 40);
   const engine = new LocalEngine({ modelDir: a.model ?? path.join(repoRoot, 'models/default'), provider: 'cpu' });
   const info = await engine.load();
-  const holes = makeHoles(path.join(repoRoot, 'language-server/src'), n * 4, 11).filter((h) => h.kind === 'line').slice(0, n);
+  // Single-line holes, every k-th one of the file (the other benches take the same ones).
+  const all = fs.readFileSync(a.holes ?? path.join(repoRoot, 'bench/holes-heldout.jsonl'), 'utf8').trim().split('\n')
+    .map((l) => JSON.parse(l) as Hole).filter((h) => h.middle.trim().length > 0 && !h.middle.replace(/\n+$/, '').includes('\n'));
+  const holes = all.length <= n ? all : Array.from({ length: n }, (_, i) => all[Math.floor((i * all.length) / n)]);
+  // The canvases the server asks for mid-line (candidates of different lengths, one batch).
+  const server = defaultSettings(repoRoot);
+  const canvases = planCursorSpan('x', '', server).canvasLengths;
+  const budgets = { maxPrefixTokens: server.maxPrefixTokens, maxSuffixTokens: server.maxSuffixTokens };
   const points = [];
   for (const threshold of THRESHOLDS) {
     for (const steps of STEPS) {
@@ -27,8 +39,10 @@ async function main(): Promise<void> {
       let exact = 0;
       let sim = 0;
       for (const [i, h] of holes.entries()) {
-        const r = await engine.infill({ prefix: h.prefix, suffix: h.suffix, canvasLengths: [24],
-          sampler: { steps, blockLength: ENGINE_SETTINGS.blockLength.default, temperature: 0, threshold, singleLine: true } });
+        const sampler = { steps, blockLength: ENGINE_SETTINGS.blockLength.default, temperature: 0, threshold, singleLine: true };
+        // Warm: the same document one character earlier, untimed.
+        await engine.infill({ prefix: h.prefix.slice(0, -1), suffix: h.suffix, canvasLengths: [1], sampler: { ...sampler, steps: 1 }, document: `hole-${i}`, ...budgets });
+        const r = await engine.infill({ prefix: h.prefix, suffix: h.suffix, canvasLengths: canvases, sampler, document: `hole-${i}`, ...budgets });
         const got = (r.candidates[0]?.text ?? '').split('\n')[0].trimEnd();
         ms.push(r.timings.totalMs);
         exact += got === h.middle.trimEnd() ? 1 : 0;
@@ -40,7 +54,7 @@ async function main(): Promise<void> {
     }
   }
   await engine.dispose();
-  const md = `## Steps versus latency (single-line, canvas 24, dual cache on)\n\nmodel ${info.name}, ${n} held-out holes, ${machine()}\n\n`
+  const md = `## Steps versus latency (single-line, canvases ${canvases.join(' + ')}, warm context)\n\nmodel ${info.name}, ${holes.length} held-out holes, ${machine()}, ${new Date().toISOString().slice(0, 10)}\n\n`
     + table(['steps', 'threshold', 'p50 ms', 'p95 ms', 'exact match', 'edit similarity', 'shipped default'],
       points.map((p) => [p.steps, p.threshold, p.p50.toFixed(0), p.p95.toFixed(0), (100 * p.exact).toFixed(1) + '%', p.similarity.toFixed(3), p.shipped ? 'yes' : '']));
   writeResults(a.out ?? path.join(repoRoot, 'bench/results'), 'bench-sweep', { model: info.name, machine: machine(), points }, md);

@@ -38,9 +38,11 @@ export class Prefiller {
   /** The cursor is at `offset` in `uri` (a move, or an open): warm that context once moves settle. */
   schedule(uri: string, offset: number): void {
     this.cancel(uri);
+    // The offset belongs to this version of the text; an edit before the timer fires makes it stale.
+    const version = this.deps.documents.get(uri)?.version;
     const timer = setTimeout(() => {
       this.timers.delete(uri);
-      void this.run(uri, offset);
+      void this.run(uri, offset, version);
     }, this.delayMs);
     // A pending warm-up never keeps the process alive.
     timer.unref?.();
@@ -59,10 +61,12 @@ export class Prefiller {
     for (const uri of [...this.timers.keys(), ...this.running.keys()]) this.cancel(uri);
   }
 
-  private async run(uri: string, offset: number): Promise<void> {
+  private async run(uri: string, offset: number, version: number | undefined): Promise<void> {
     const document = this.deps.documents.get(uri);
     const settings = this.deps.settings();
-    if (!document || !completionsAllowed(settings, document.languageId)) return;
+    // Edited since the move (typing: the completion requests keep the context current, and a
+    // stale offset would warm a context that is no longer anyone's, replacing the good one).
+    if (!document || document.version !== version || !completionsAllowed(settings, document.languageId)) return;
     const text = document.getText();
     const context = buildCursorContext(text, Math.max(0, Math.min(offset, text.length)), settings);
     if (context.kind === 'skip') return;

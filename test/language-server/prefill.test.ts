@@ -83,6 +83,16 @@ describe('prefill: warming the context where the cursor is', () => {
     assert.equal(traces(server, 'prefill', uri).length, 0, 'the pending warm-up was dropped');
   });
 
+  test('an edit before the warm-up starts drops it (its offset is stale)', async () => {
+    const uri = 'file:///prefill/stale.py';
+    await server.open(uri, 'python', text);
+    const cursor = positionOf(text, '    total = a');
+    await server.connection.sendNotification(cursorMoved, { textDocument: { uri }, position: cursor });
+    await server.change(uri, { start: cursor, end: cursor }, 'x');
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(traces(server, 'prefill', uri).length, 0);
+  });
+
   test('a malformed cursor notification is ignored', async () => {
     await server.connection.sendNotification(cursorMoved, { textDocument: { uri: 'file:///prefill/warm.py' }, position: { line: 'x', character: -1 } } as never);
     await server.connection.sendNotification(cursorMoved, {} as never);

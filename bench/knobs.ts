@@ -1,0 +1,97 @@
+// Cheap engine knobs for single-line ghost text, each with its quality beside its speed (issue 11:
+// no speed-up may cost quality silently). Every variant runs on the same held-out single-line
+// holes with a warm context, as while typing: the document's cache holds the text one character
+// earlier (untimed), so the timed request computes a token or two of context and then its canvas
+// passes. Requests are the server's (its canvas lengths, budgets, sampler settings), changed by
+// one knob at a time; threads are an engine option, so those variants load their own engine.
+//   node out/bench/knobs.js [--holes bench/holes-heldout.jsonl,...] [--n 40] [--model DIR] [--out DIR]
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { LocalEngine } from '../model-host/src/engine';
+import { defaultSettings, mergeSettings, samplerOptions } from '../language-server/src/settings';
+import { planCursorSpan } from '../language-server/src/span-policy';
+import { editSimilarity } from './eval';
+import type { Hole } from './holes';
+import { machine, percentile, progress, table, writeResults } from './report';
+
+const repoRoot = path.resolve(__dirname, '../..');
+
+/** One knob changed from the shipped defaults per row (threads 0 = onnxruntime's default). */
+const VARIANTS: { label: string; settings: Record<string, unknown>; threads?: number }[] = [
+  { label: 'shipped defaults', settings: {} },
+  { label: 'intra-op threads 1', settings: {}, threads: 1 },
+  { label: 'intra-op threads 2', settings: {}, threads: 2 },
+  { label: 'candidates 1 (canvas 24 only)', settings: { candidates: 1 } },
+  { label: 'single-line canvas 16 (maxTokens.singleLine 16)', settings: { maxTokensSingleLine: 16 } },
+  { label: 'confidence threshold 0.7', settings: { confidenceThreshold: 0.7 } },
+  { label: 'confidence threshold 0.5', settings: { confidenceThreshold: 0.5 } },
+  { label: 'steps 8', settings: { steps: 8 } },
+  { label: 'candidates 1, canvas 16, threshold 0.7', settings: { candidates: 1, maxTokensSingleLine: 16, confidenceThreshold: 0.7 } },
+];
+
+/** Every n-th item (bench/peer.ts and the peer take the same). */
+function subsample<T>(items: T[], limit: number): T[] {
+  if (!limit || limit >= items.length) return items;
+  const step = items.length / limit;
+  return Array.from({ length: limit }, (_, i) => items[Math.floor(i * step)]);
+}
+
+async function main(): Promise<void> {
+  const { values: a } = parseArgs({ options: { holes: { type: 'string' }, n: { type: 'string' }, model: { type: 'string' }, out: { type: 'string' } } });
+  const modelDir = a.model ?? path.join(repoRoot, 'models/default');
+  const files = (a.holes ?? path.join(repoRoot, 'bench/holes-heldout.jsonl')).split(',');
+  const all: Hole[] = files.flatMap((f) => fs.readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Hole));
+  const holes = subsample(all.filter((h) => h.middle.trim().length > 0 && !h.middle.replace(/\n+$/, '').includes('\n')), Number(a.n ?? 40));
+  const engines = new Map<number, LocalEngine>();
+  const rows: (string | number)[][] = [];
+  const results = [];
+  for (const v of VARIANTS) {
+    const threads = v.threads ?? 0;
+    if (!engines.has(threads)) {
+      // One engine at a time: the previous one's memory and threads are released first.
+      for (const e of engines.values()) await e.dispose();
+      engines.clear();
+      const e = new LocalEngine({ modelDir, provider: 'cpu', threads });
+      await e.load();
+      engines.set(threads, e);
+    }
+    const engine = engines.get(threads)!;
+    const s = mergeSettings(defaultSettings(repoRoot), v.settings);
+    const plan = planCursorSpan('x', '', s);
+    const ms: number[] = [];
+    let exact = 0, similarity = 0, passes = 0, computed = 0, modelMs = 0, totalMs = 0;
+    const tick = progress(v.label, holes.length);
+    for (const [i, h] of holes.entries()) {
+      const request = { prefix: h.prefix, suffix: h.suffix, canvasLengths: plan.canvasLengths, sampler: { ...samplerOptions(s), singleLine: true },
+        maxPrefixTokens: s.maxPrefixTokens, maxSuffixTokens: s.maxSuffixTokens, document: `hole-${i}` };
+      // Warm: the same document one character earlier, untimed (what the previous keystroke left).
+      await engine.infill({ ...request, prefix: h.prefix.slice(0, -1), canvasLengths: [1], sampler: { ...request.sampler, steps: 1 } });
+      const r = await engine.infill(request);
+      const got = (r.candidates[0]?.text ?? '').trimEnd();
+      exact += got === h.middle.trimEnd() ? 1 : 0;
+      similarity += editSimilarity(got, h.middle.trimEnd());
+      ms.push(r.timings.totalMs);
+      passes += r.canvasPasses;
+      computed += r.context.computed;
+      modelMs += r.timings.modelMs;
+      totalMs += r.timings.totalMs;
+      tick(i + 1);
+    }
+    engine.contextCache?.clear();
+    const row = { label: v.label, threads, canvasLengths: plan.canvasLengths, p50: percentile(ms, 50), p95: percentile(ms, 95),
+      exact: exact / holes.length, similarity: similarity / holes.length, canvasPasses: passes / holes.length,
+      contextComputed: computed / holes.length, modelShare: modelMs / totalMs };
+    results.push(row);
+    rows.push([row.label, row.canvasLengths.join(', '), row.p50.toFixed(0), row.p95.toFixed(0), row.canvasPasses.toFixed(1),
+      row.contextComputed.toFixed(1), `${(100 * row.modelShare).toFixed(0)}%`, `${(100 * row.exact).toFixed(1)}%`, row.similarity.toFixed(3)]);
+  }
+  for (const e of engines.values()) await e.dispose();
+  const md = `## Engine knobs for single-line ghost text (warm context, engine in process)\n\nmodel ${path.basename(modelDir)}; ${holes.length} single-line held-out holes `
+    + `(${files.map((f) => path.basename(f)).join(', ')}); ${machine()}; ${new Date().toISOString().slice(0, 10)}. One knob changed from the shipped defaults per row; `
+    + 'latency is the engine\'s (no server, no debounce); quality on the same holes.\n\n'
+    + table(['variant', 'canvases', 'p50 ms', 'p95 ms', 'canvas passes (mean)', 'context tokens computed (mean)', 'in the model', 'exact match', 'edit similarity'], rows);
+  writeResults(a.out ?? path.join(repoRoot, 'bench/results'), 'bench-knobs', { model: path.basename(modelDir), machine: machine(), date: new Date().toISOString(), holes: holes.length, results }, md);
+}
+
+if (require.main === module) main().catch((e) => { process.stderr.write(`${e.stack ?? e}\n`); process.exit(1); });
