@@ -27,7 +27,9 @@ const VARIANTS: { label: string; settings: Record<string, unknown>; threads?: nu
   { label: 'confidence threshold 0.7', settings: { confidenceThreshold: 0.7 } },
   { label: 'confidence threshold 0.5', settings: { confidenceThreshold: 0.5 } },
   { label: 'steps 8', settings: { steps: 8 } },
+  { label: 'candidates 1, steps 8 (3 passes per block of 8)', settings: { candidates: 1, steps: 8 } },
   { label: 'candidates 1, canvas 16, threshold 0.7', settings: { candidates: 1, maxTokensSingleLine: 16, confidenceThreshold: 0.7 } },
+  { label: 'candidates 1, canvas 16, steps 8, threshold 0.7', settings: { candidates: 1, maxTokensSingleLine: 16, steps: 8, confidenceThreshold: 0.7 } },
 ];
 
 /** Every n-th item (bench/peer.ts and the peer take the same). */

@@ -171,6 +171,7 @@ documents.onDidOpen((event) => {
 
 documents.onDidClose((event) => {
   prefiller.cancel(event.document.uri);
+  model.forget(event.document.uri);
   scheduler.cancelDocument(event.document.uri);
   cache.forget(event.document.uri);
 });

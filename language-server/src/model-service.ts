@@ -138,6 +138,11 @@ export class ModelService {
     if (TRACE) this.log(`[trace] ${JSON.stringify({ kind: 'prefill', document: context.document, ms: performance.now() - started, context: stats })}`);
   }
 
+  /** The document was closed: its cached context in the engine is of no more use. */
+  forget(document: string): void {
+    this.engine?.forget?.(document);
+  }
+
   async dispose(): Promise<void> {
     this.generation++;
     const engine = this.engine;

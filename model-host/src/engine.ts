@@ -71,6 +71,10 @@ export class LocalEngine implements InfillEngine {
     return run;
   }
 
+  forget(document: string): void {
+    this.contexts?.forget(document);
+  }
+
   /** The per-document context cache (tests and benches look at what it holds). */
   get contextCache(): ContextCache | undefined {
     return this.contexts;

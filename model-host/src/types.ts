@@ -115,5 +115,7 @@ export interface InfillEngine {
   /** Caches the request's context (K/V) for its document without sampling; the next infill there
    *  computes only what changed since. Optional: an engine without it is simply never warmed. */
   prefill?(request: InfillRequest, signal?: AbortSignal): Promise<ContextReport>;
+  /** Drops a document's cached context (it was closed): its K/V is tens of MB with a 100M-class model. */
+  forget?(document: string): void;
   dispose(): Promise<void>;
 }

@@ -102,6 +102,10 @@ export class WorkerEngine implements InfillEngine {
     }
   }
 
+  forget(document: string): void {
+    if (this.worker) this.post(this.worker, { type: 'forget', document });
+  }
+
   async dispose(): Promise<void> {
     this.disposed = true;
     const worker = this.worker;
@@ -192,7 +196,7 @@ export class WorkerEngine implements InfillEngine {
     }
   }
 
-  private request<T>(worker: ChildProcess, message: ToWorker, boundMs: number): Promise<T> {
+  private request<T>(worker: ChildProcess, message: Exclude<ToWorker, { type: 'forget' }>, boundMs: number): Promise<T> {
     // The worker runs requests one at a time: this one's clock starts when those before it end.
     const ahead = [...this.pending.values()].filter((p) => p.worker === worker).map((p) => p.deadline);
     const deadline = Math.max(Date.now(), ...ahead) + boundMs;

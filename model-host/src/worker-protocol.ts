@@ -6,7 +6,9 @@ export type ToWorker =
   | { type: 'infill'; id: number; request: InfillRequest }
   /** Only the context pass of `request` (engine.ts's prefill): warms the document's cache. */
   | { type: 'prefill'; id: number; request: InfillRequest }
-  | { type: 'cancel'; id: number };
+  | { type: 'cancel'; id: number }
+  /** No reply: drops a document's cached context. */
+  | { type: 'forget'; document: string };
 
 /** An error crosses the process boundary as plain data; `name` lets worker-engine.ts rebuild the classes of errors.ts. */
 export interface WireError {

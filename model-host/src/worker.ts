@@ -93,6 +93,9 @@ process.on('message', (message: ToWorker) => {
     case 'cancel':
       running.get(message.id)?.abort();
       break;
+    case 'forget':
+      engine?.forget(message.document);
+      break;
   }
 });
 

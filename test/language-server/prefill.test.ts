@@ -1,7 +1,8 @@
 // Cache warming through the real server and model worker (issue 11, prefill.ts): after the
 // client reports the cursor, the next completion there computes only the tokens typed since,
 // while a completion asked for with no warm-up computes its whole context. The per-request
-// breakdown comes from the server's trace lines (DIFFUSION_INFILL_TRACE=1).
+// breakdown comes from the server's trace lines (DIFFUSION_INFILL_TRACE=1). Closing a document
+// drops its cached context.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -91,6 +92,20 @@ describe('prefill: warming the context where the cursor is', () => {
     await server.change(uri, { start: cursor, end: cursor }, 'x');
     await new Promise((r) => setTimeout(r, 600));
     assert.equal(traces(server, 'prefill', uri).length, 0);
+  });
+
+  test('closing a document drops its cached context in the worker', async () => {
+    const uri = 'file:///prefill/closed.py';
+    const cursor = positionOf(text, '    total = a');
+    await server.open(uri, 'python', text);
+    await server.inline(uri, cursor);
+    await until('the first completion', () => traces(server, 'infill', uri)[0]);
+    await server.close(uri);
+    // The same text again: with the old entry kept, all of it would be reused.
+    await server.open(uri, 'python', text);
+    await server.inline(uri, cursor);
+    const again = await until('the second completion', () => traces(server, 'infill', uri)[1]);
+    assert.equal(again.context.reused, 0, JSON.stringify(again.context));
   });
 
   test('a malformed cursor notification is ignored', async () => {
