@@ -1,12 +1,12 @@
 // One model pass, timed, for each kind of pass the format-2 engine runs: a cold context pass
-// (causal) at 256 and 512 tokens, a canvas pass of 16 or 24 tokens against 512 cached context
-// positions (every denoising step), and a 3-token incremental context pass against 509 cached
+// (causal) at 256 and 512 tokens, a canvas pass of 8, 16 or 24 tokens against 512 cached context
+// positions (every denoising step; also the server's two candidates as one batch), and a 3-token incremental context pass against 509 cached
 // positions (a keystroke with the context cache warm).
 //   node out/bench/forward.js [--model DIR] [--runs 30] [--threads 0]
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { contextPass } from '../model-host/src/context-cache';
-import { emptyKv, sliceKv } from '../model-host/src/kv-cache';
+import { emptyKv, repeatKv, sliceKv } from '../model-host/src/kv-cache';
 import { loadManifest } from '../model-host/src/manifest';
 import { canvasPass } from '../model-host/src/sampler';
 import { ModelSession } from '../model-host/src/session';
@@ -43,10 +43,14 @@ async function main(): Promise<void> {
   const x = sequence(512);
   const full = await contextPass(session, x, emptyKv());
   const context = { length: 512, past: full.present, lastLogits: full.logits.slice(511 * full.vocab) };
-  for (const c of [16, 24]) {
+  for (const c of [8, 16, 24]) {
     const canvas = new Array<number>(c).fill(mask);
     add(`canvas against 512 cached`, c, await time(() => canvasPass(session, [canvas], context, mask)));
   }
+  // The server's single-line request: two candidates (canvases 8 and 24) as one batch, rows padded to 24.
+  const batch = { ...context, past: repeatKv(full.present, 2, shape) };
+  add('canvases 8 + 24 as a batch of 2 against 512 cached', 48,
+    await time(() => canvasPass(session, [new Array<number>(8).fill(mask), new Array<number>(24).fill(mask)], batch, mask)));
   const kept = sliceKv(full.present, 509, shape);
   add('context, 3 new tokens against 509 cached', 3, await time(() => contextPass(session, x.slice(509), kept)));
   await session.release();
