@@ -84,7 +84,8 @@ function runPeer(python: string, holesFile: string, n: number, window: number): 
 const f0 = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '-');
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const p = (xs: number[], q: number) => percentile(xs, q);
-const afterDebounce = (t: TypingStats) => t.typing.map((ms) => Math.max(0, ms - t.debounceMs));
+/** Answered single-line typing requests (the targets' kind), the fixed debounce subtracted. */
+const afterDebounce = (t: TypingStats) => t.typing.filter((_, i) => t.typingModes[i] === 'single-line').map((ms) => Math.max(0, ms - t.debounceMs));
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 
 /** Per finished engine run: context tokens computed, canvas passes, ms in the model versus the rest of the engine. */
@@ -130,11 +131,11 @@ async function main(): Promise<void> {
   fs.rmSync(holesFile, { force: true });
 
   const header = ['', 'holes', 'first completion after open p50 / p95 ms', 'after a warm start p50 / p95 ms',
-    'typing p50 / p95 ms (answered / requests)', 'exact match', 'edit similarity', 'peak RSS MiB'];
+    'single-line typing p50 / p95 ms (answered / requests)', 'exact match', 'edit similarity', 'peak RSS MiB'];
   const rows: (string | number)[][] = runs.map(({ variant, typing: t, quality: q }) => [
     `ours: ${path.basename(modelPath)}, ${variant.label}`, holes.length, `${f0(p(t.first, 50))} / ${f0(p(t.first, 95))}`,
     `${f0(p(t.firstWarm, 50))} / ${f0(p(t.firstWarm, 95))}`,
-    `${f0(p(afterDebounce(t), 50))} / ${f0(p(afterDebounce(t), 95))} (${t.answered} / ${t.requests})`,
+    `${f0(p(afterDebounce(t), 50))} / ${f0(p(afterDebounce(t), 95))} (${afterDebounce(t).length} / ${t.requests})`,
     pct(q.exact), q.similarity.toFixed(3), `${f0(t.rssMiB.max)} (server + worker)`]);
   const ours = runs[0];
   if (peer) {
@@ -167,7 +168,8 @@ async function main(): Promise<void> {
     + '\n### Per request (finished engine runs; context tokens computed p50 / max, of the mean context length; ms p50 / p95)\n\n'
     + table(['requests', 'runs', 'context tokens computed', 'context tokens', 'canvas passes (mean)', 'ms in the model', 'ms elsewhere (server latency - model)'],
       runs.flatMap(({ variant, typing: r }) => [
-        breakdown(`${variant.label}: first after open`, r.traces.first), breakdown(`${variant.label}: typing`, r.traces.typing),
+        breakdown(`${variant.label}: first after open`, r.traces.first), breakdown(`${variant.label}: typing, single-line`, r.traces.typing.filter((x) => x.mode === 'single-line')),
+        breakdown(`${variant.label}: typing, multi-line (after an opener)`, r.traces.typing.filter((x) => x.mode !== 'single-line')),
         breakdown(`${variant.label}: after a warm start`, r.traces.firstWarm)]))
     + `\nWarm-ups (prefills) run: ${t.traces.prefill.length}, context tokens computed p50 ${f0(p(t.traces.prefill.map((x) => x.context.computed), 50))}, `
     + `ms p50 ${f0(p(t.traces.prefill.map((x) => x.ms ?? 0), 50))}. Typing requests: ${t.requests}, answered ${t.answered}, cancelled ${t.cancelled}, failed ${t.failed}; `

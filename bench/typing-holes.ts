@@ -12,6 +12,7 @@
 import * as fs from 'node:fs';
 import { CancellationTokenSource, type Position } from 'vscode-languageserver-protocol/node';
 import { cursorMoved } from '../language-server/src/protocol';
+import { decideMode, type SpanMode } from '../language-server/src/span-policy';
 import { LspServerProcess } from '../test/language-server/lsp-harness';
 import type { Hole } from './holes';
 import { seeded } from './holes';
@@ -20,6 +21,7 @@ import { progress } from './report';
 export interface Trace {
   kind: 'infill' | 'prefill';
   document: string;
+  mode?: SpanMode;
   latencyMs?: number;
   modelMs?: number;
   engineMs?: number;
@@ -44,6 +46,8 @@ export interface TypingStats {
   debounceMs: number;
   /** Client-observed latencies (request sent to answer) of answered automatic requests while typing; they include the debounce. */
   typing: number[];
+  /** The server's span mode for each of those (a line ending in an opener such as `(` asks for a multi-line completion). */
+  typingModes: SpanMode[];
   requests: number;
   answered: number;
   cancelled: number;
@@ -91,7 +95,7 @@ export async function typeHoles(holes: Hole[], o: TypingOptions): Promise<Typing
   const settings: Record<string, unknown> = { modelPath: o.modelPath, ...o.settings };
   const debounceMs = Number(settings.debounceMs ?? 75);
   const stats: TypingStats = {
-    holes: holes.length, debounceMs, typing: [], requests: 0, answered: 0, cancelled: 0, failed: 0, first: [], firstWarm: [],
+    holes: holes.length, debounceMs, typing: [], typingModes: [], requests: 0, answered: 0, cancelled: 0, failed: 0, first: [], firstWarm: [],
     traces: { first: [], typing: [], firstWarm: [], prefill: [] }, rssMiB: { start: 0, max: 0, end: 0 },
   };
   const phase = new Map<string, 'open' | 'warm'>();
@@ -127,12 +131,15 @@ export async function typeHoles(holes: Hole[], o: TypingOptions): Promise<Typing
         previous = token;
         stats.requests++;
         const sent = performance.now();
+        const lineStart = text.lastIndexOf('\n') + 1;
+        const mode = decideMode(text.slice(lineStart), '');
         inflight.push(server.inline(uri, cursor, { trigger: 'automatic', token }).then(
           () => {
             if (token.token.isCancellationRequested) stats.cancelled++;
             else {
               stats.answered++;
               stats.typing.push(performance.now() - sent);
+              stats.typingModes.push(mode);
             }
           },
           () => { if (token.token.isCancellationRequested) stats.cancelled++; else stats.failed++; },
