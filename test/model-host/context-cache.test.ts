@@ -47,18 +47,26 @@ function argmax(a: Float32Array): number {
 /**
  * Warm and cold states agree: the next-token logits, the K/V, and a canvas pass against each.
  * The int8 graph quantizes activations with one scale per pass, so K/V computed in two passes
- * differ slightly from one pass over everything: 0.05 bounds that on logits that span about 1.
+ * differ slightly from one pass over everything: 3% of the largest value bounds that (a wrong
+ * position or cache layout moves them by far more).
  */
+function largest(a: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
+  return m;
+}
 async function assertSameState(warm: ContextState, cold: ContextState): Promise<void> {
   assert.equal(warm.length, cold.length);
-  assert.ok(maxDiff(warm.lastLogits, cold.lastLogits) < 0.05, `last logits differ by ${maxDiff(warm.lastLogits, cold.lastLogits)}`);
+  const d = maxDiff(warm.lastLogits, cold.lastLogits);
+  assert.ok(d < 0.03 * largest(cold.lastLogits), `last logits differ by ${d} (largest ${largest(cold.lastLogits)})`);
   assert.equal(argmax(warm.lastLogits), argmax(cold.lastLogits));
-  assert.ok(maxDiff(warm.past.key, cold.past.key) < 0.05 && maxDiff(warm.past.value, cold.past.value) < 0.05);
+  assert.ok(maxDiff(warm.past.key, cold.past.key) < 0.03 * largest(cold.past.key)
+    && maxDiff(warm.past.value, cold.past.value) < 0.03 * largest(cold.past.value));
   const { mask } = files.manifest.special_tokens;
   const canvas = [...tok.encode(' x +'), mask, mask, mask];
   const a = await canvasPass(session, [canvas], warm, mask);
   const b = await canvasPass(session, [canvas], cold, mask);
-  assert.ok(maxDiff(a.logits, b.logits) < 0.05, `canvas logits differ by ${maxDiff(a.logits, b.logits)}`);
+  assert.ok(maxDiff(a.logits, b.logits) < 0.03 * largest(b.logits), `canvas logits differ by ${maxDiff(a.logits, b.logits)}`);
 }
 
 const cold = async (context: number[]) => (await new ContextCache(shape()).prepare(session, 'cold', context, false)).state;

@@ -130,8 +130,9 @@ test('the cached canvas pass equals one block-causal pass over context and canva
     }
   }
   // int8 graphs quantize each matmul's activations with one scale per pass, so passes over
-  // different token sets differ slightly; 0.05 is far below the logits' spread.
-  assert.ok(diff < 0.05, `cached vs whole: max |diff| ${diff} (logits up to ${scale})`);
+  // different token sets differ slightly; 3% of the largest logit is far below what a wrong mask,
+  // position or token shift does.
+  assert.ok(diff < 0.03 * scale, `cached vs whole: max |diff| ${diff} (logits up to ${scale})`);
 });
 
 test('without a threshold a block takes its share of steps, one canvas pass each', async () => {
