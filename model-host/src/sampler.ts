@@ -25,7 +25,7 @@ import type { SpecialTokens } from './manifest';
 
 /** What the sampler needs from the model: ModelSession.forward. */
 export interface Model {
-  forward(input: { batch: number; seq: number; inputIds: ArrayLike<number>; positionIds: ArrayLike<number>; attentionMask: ArrayLike<number>; past?: KvCache }): Promise<ForwardOutput>;
+  forward(input: { batch: number; seq: number; inputIds: ArrayLike<number>; positionIds: ArrayLike<number>; attentionMask: ArrayLike<number>; past?: KvCache; logitsFrom?: number }): Promise<ForwardOutput>;
 }
 
 /** The context the canvas follows, as the context pass left it. */

@@ -32,10 +32,12 @@ export interface ForwardInput {
   attentionMask: ArrayLike<number>;
   /** K/V of earlier positions, with the same batch; none means P = 0. */
   past?: KvCache;
+  /** Logits only for input positions logitsFrom..S-1 (a context pass needs the last one); default 0 = all. */
+  logitsFrom?: number;
 }
 
 export interface ForwardOutput {
-  /** [batch, seq, vocab] */
+  /** [batch, seq - logitsFrom, vocab] */
   logits: Float32Array;
   vocab: number;
   /** The K/V of this pass's S input positions, usable as `past` of a later pass. */
@@ -124,6 +126,7 @@ export class ModelSession {
       attention_mask: int64(input.attentionMask, [B, S, P + S]),
       past_key: kv(input.past?.key),
       past_value: kv(input.past?.value),
+      logits_from: int64([input.logitsFrom ?? 0], [1]),
     });
     const logits = out.logits;
     const result = {
