@@ -15,31 +15,15 @@ window starts at a line boundary chosen on the cold prompt and kept for the type
 """
 import argparse
 import json
+import os
 import resource
 import statistics
+import sys
 import time
 
 
-# The same definitions as training/evaluate.py and bench/eval.ts, written out here because
-# evaluate.py imports torch, and the peer needs only llama-cpp-python and numpy.
-def edit_similarity(a, b):
-    if a == b:
-        return 1.0
-    prev = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        cur = [i]
-        for j in range(1, len(b) + 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])))
-        prev = cur
-    return 1 - prev[-1] / max(len(a), len(b), 1)
-
-
-def subsample(items, limit):
-    """Every n-th item, so a limit still spans the whole set."""
-    if not limit or limit >= len(items):
-        return items
-    step = len(items) / limit
-    return [items[int(i * step)] for i in range(limit)]
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "training"))
+from metrics import edit_similarity, subsample  # noqa: E402  (torch-free, shared with evaluate.py)
 
 
 CONTEXT_TOKENS = 512

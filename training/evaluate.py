@@ -23,32 +23,13 @@ import torch
 
 from base import special_tokens
 from lora import materialize
+from metrics import edit_similarity, subsample
 from sample import autoregressive, infill
 
 EVAL_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "eval", "humaneval-infilling")
 PREFIX_TOKENS, SUFFIX_TOKENS, CHARS_PER_TOKEN_MAX = 384, 128, 8
 SETS = {"single": ("HumanEval-SingleLineInfilling.jsonl.gz", 24), "multi": ("HumanEval-MultiLineInfilling.jsonl.gz", 64),
         "random": ("HumanEval-RandomSpanInfillingLight.jsonl.gz", 48)}
-
-
-def edit_similarity(a, b):
-    if a == b:
-        return 1.0
-    prev = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        cur = [i]
-        for j in range(1, len(b) + 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])))
-        prev = cur
-    return 1 - prev[-1] / max(len(a), len(b), 1)
-
-
-def subsample(items, limit):
-    """Every n-th item, so a limit still spans the whole benchmark (as bench/eval.ts does)."""
-    if not limit or limit >= len(items):
-        return items
-    step = len(items) / limit
-    return [items[int(i * step)] for i in range(limit)]
 
 
 def isolation():

@@ -24,7 +24,7 @@ import onnx
 import torch
 from onnx import external_data_helper
 
-from base import BASE_LICENSE, BASE_NAME, WHEEL, load_base, special_tokens
+from base import BASE_LICENSE, BASE_NAME, WHEEL, load_base, sha256_file as sha256, special_tokens
 from lora import materialize
 from model import TINY, MaskPredictor, causal_mask
 
@@ -130,14 +130,6 @@ def parity_fixture(model, specials, tokenizer):
             "context": {"input_ids": ids[0].tolist(), "rows": rows, "logits": sample(logits[0, rows]),
                         "argmax": logits[0].argmax(-1).tolist()},
             "canvas": {"input_ids": cids[0].tolist(), "logits": sample(clogits[0]), "argmax": clogits[0].argmax(-1).tolist()}}
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def load(args):
