@@ -69,6 +69,10 @@ def infill(model, prefix_ids, suffix_ids, specials, line_break_ids=frozenset(), 
                 prob = torch.softmax(row, -1)
                 tok = int(prob.argmax())
                 picks.append((float(prob[tok]), p, tok))
+            # The end is decided from the left: <|pad|> may be committed only at the first masked
+            # position, so a confident guess that the middle is short cannot cut it before it is written.
+            leftmost = x.index(mask_id)
+            picks = [pk for pk in picks if pk[2] != pad_id or pk[1] == leftmost]
             k_commit = math.ceil(len(masked) / max(1, steps_per_block - step))
             if threshold > 0:
                 k_commit = max(k_commit, 1, sum(pr > threshold for pr, _, _ in picks))

@@ -8,7 +8,8 @@
 // reads the context and the whole canvas). With the token shift, canvas position p is predicted
 // by the logits at p - 1: the pass's own logits for p > 0, the context pass's last logits for
 // p = 0. Each step commits the most confident masked positions of the current block: the even
-// schedule's share (steps spread over the blocks), or with a threshold everything above it. A
+// schedule's share (steps spread over the blocks), or with a threshold everything above it;
+// <|pad|> only at the first masked position (the end is decided from the left). A
 // block holding <|pad|> ends the row (pad from the first one on); in single-line mode so does a
 // token with a line break (the completion is cut at it). training/ has the same algorithm in
 // PyTorch; keep both identical.
@@ -115,11 +116,16 @@ export async function sample(
         const picks = masked.map((p) => (p === 0
           ? pickToken(context.lastLogits, 0, context.lastLogits.length, options.temperature, r.random, banned(0))
           : pickToken(out!.logits, (b * width + p - 1) * out!.vocab, out!.vocab, options.temperature, r.random, banned(p))));
+        // The end is decided from the left: <|pad|> may be committed only at the first masked
+        // position (masked[0]; earlier blocks are full), so a confident guess that the middle is
+        // short cannot cut it before it is written.
+        const eligible = picks.map((pk, i) => pk.id !== pad || i === 0);
+        const scores = picks.map((pk, i) => (eligible[i] ? pk.prob : -Infinity));
         // Even schedule: spread what is still masked over the steps this block has left.
         let k = Math.ceil(masked.length / Math.max(1, r.stepsPerBlock - step));
-        if (threshold > 0) k = Math.max(k, 1, picks.filter((pk) => pk.prob > threshold).length);
-        const chosen = new Set(topK(picks.map((pk) => pk.prob), k));
-        if (threshold > 0) picks.forEach((pk, i) => pk.prob > threshold && chosen.add(i));
+        if (threshold > 0) k = Math.max(k, 1, picks.filter((pk, i) => eligible[i] && pk.prob > threshold).length);
+        const chosen = new Set(topK(scores, Math.min(k, eligible.filter(Boolean).length)));
+        if (threshold > 0) picks.forEach((pk, i) => eligible[i] && pk.prob > threshold && chosen.add(i));
         for (const i of chosen) {
           r.x[masked[i]] = picks[i].id;
           r.logProbs[masked[i]] = picks[i].logProb;

@@ -80,7 +80,12 @@ async function directGreedy(canvas: number, steps: number, blockLength: number, 
         const id = row.indexOf(max);
         cands.push({ p, id, prob: 1 / z });
       }
-      let k = Math.ceil(cands.length / Math.max(1, stepsPerBlock - s));
+      // <|pad|> only at the first masked position of the canvas (earlier blocks are full).
+      const firstMasked = x.indexOf(mask);
+      const open = cands.filter((c) => c.id !== pad || c.p === firstMasked);
+      cands.length = 0;
+      cands.push(...open);
+      let k = Math.min(cands.length, Math.ceil(x.slice(lo, hi).filter((t) => t === mask).length / Math.max(1, stepsPerBlock - s)));
       const above = cands.filter((c) => c.prob > threshold).length;
       if (threshold > 0) k = Math.max(k, 1, above);
       const order = cands.map((_, i) => i).sort((a, b) => cands[b].prob - cands[a].prob || a - b);
@@ -135,11 +140,13 @@ test('the cached canvas pass equals one block-causal pass over context and canva
   assert.ok(diff < 0.03 * scale, `cached vs whole: max |diff| ${diff} (logits up to ${scale})`);
 });
 
-test('without a threshold a block takes its share of steps, one canvas pass each', async () => {
+test('without a threshold a block takes its share of steps (more while <|pad|> waits its turn), one canvas pass each', async () => {
   for (const [steps, blockLength, canvas] of [[16, 8, 16], [6, 4, 12], [24, 8, 24], [4, 8, 16]]) {
     const r = await run({ steps, blockLength }, canvas);
     const perBlock = Math.max(1, Math.round(steps / Math.ceil(canvas / blockLength)));
-    assert.equal(r.steps, blocksDecoded(r.canvas, blockLength) * Math.min(perBlock, blockLength), `steps ${steps} block ${blockLength} canvas ${canvas}`);
+    const blocks = blocksDecoded(r.canvas, blockLength);
+    const at = `steps ${steps} block ${blockLength} canvas ${canvas}`;
+    assert.ok(r.steps >= blocks * Math.min(perBlock, blockLength) - (blockLength - 1) && r.steps <= blocks * blockLength, `${at}: ${r.steps}`);
     // Position 0 needs no pass (the context's logits predict it), so a step deciding only it is free.
     assert.ok(r.forwards <= r.steps && r.forwards >= r.steps - 1);
   }
@@ -161,7 +168,6 @@ test('threshold decoding commits more per step: never more passes, one step per 
     assert.ok(thr.forwards <= ref.forwards, `threshold ${threshold}: ${thr.forwards} > ${ref.forwards}`);
   }
   const eager = await run({ steps: 24, threshold: 1e-9 }, 24);
-  assert.equal(eager.steps, blocksDecoded(eager.canvas, 8));
   assert.ok(eager.forwards < ref.forwards);
 });
 
