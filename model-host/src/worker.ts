@@ -32,6 +32,17 @@ function wire(error: unknown): WireError {
  * request. Its time sizes the parent's watchdog (see watchdog.ts), and the session's first-run
  * allocations are done before the first real request.
  */
+/** One cancellable engine call: answered with its reply, or an error; refused when no model is loaded. */
+function run(id: number, call: (signal: AbortSignal) => Promise<FromWorker>): void {
+  if (!engine) {
+    send({ type: 'error', id, error: { name: 'Error', message: 'The model worker has no model loaded' } });
+    return;
+  }
+  const controller = new AbortController();
+  running.set(id, controller);
+  call(controller.signal).then(send, (error) => send({ type: 'error', id, error: wire(error) })).finally(() => running.delete(id));
+}
+
 async function probeWindow(local: LocalEngine, info: ModelInfo): Promise<number | undefined> {
   const window = info.window;
   const canvas = Math.min(8, Math.max(1, window - 2));
@@ -64,32 +75,12 @@ process.on('message', (message: ToWorker) => {
       }).catch((error) => send({ type: 'error', id: message.id, error: wire(error) }));
       break;
     }
-    case 'infill': {
-      if (!engine) {
-        send({ type: 'error', id: message.id, error: { name: 'Error', message: 'The model worker has no model loaded' } });
-        break;
-      }
-      const controller = new AbortController();
-      running.set(message.id, controller);
-      engine.infill(message.request, controller.signal).then(
-        (result) => send({ type: 'result', id: message.id, result }),
-        (error) => send({ type: 'error', id: message.id, error: wire(error) }),
-      ).finally(() => running.delete(message.id));
+    case 'infill':
+      run(message.id, (signal) => engine!.infill(message.request, signal).then((result) => ({ type: 'result', id: message.id, result })));
       break;
-    }
-    case 'prefill': {
-      if (!engine) {
-        send({ type: 'error', id: message.id, error: { name: 'Error', message: 'The model worker has no model loaded' } });
-        break;
-      }
-      const controller = new AbortController();
-      running.set(message.id, controller);
-      engine.prefill(message.request, controller.signal).then(
-        (context) => send({ type: 'prefilled', id: message.id, context }),
-        (error) => send({ type: 'error', id: message.id, error: wire(error) }),
-      ).finally(() => running.delete(message.id));
+    case 'prefill':
+      run(message.id, (signal) => engine!.prefill(message.request, signal).then((context) => ({ type: 'prefilled', id: message.id, context })));
       break;
-    }
     case 'cancel':
       running.get(message.id)?.abort();
       break;
