@@ -197,6 +197,9 @@ test('Fill Selection from the Command Palette replaces the selection', async () 
   await page.keyboard.press('Control+Shift+ArrowLeft'); // one word back: the placeholder
   const drawn = await drawnText();
   assert.ok(drawn.includes(PLACEHOLDER));
+  // Saved with the placeholder first: a model that writes back the original line must still show
+  // up as new content on disk.
+  const withPlaceholder = await save(lines.join('\n'));
 
   await page.keyboard.press('F1');
   await page.keyboard.type('Diffusion Infill: Fill Selection');
@@ -207,7 +210,7 @@ test('Fill Selection from the Command Palette replaces the selection', async () 
     undefined, { timeout: MODEL_TIMEOUT_MS });
   await browser!.screenshot('fill-selection');
 
-  const after = (await save(lines.join('\n'))).split('\n');
+  const after = (await save(withPlaceholder)).split('\n');
   // Everything outside the selection is as it was; the selection holds code.
   assert.deepEqual(after.slice(0, target), lines.slice(0, target), 'the lines above are kept');
   const below = lines.length - target - 1;
