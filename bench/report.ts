@@ -37,3 +37,17 @@ export function table(header: string[], rows: (string | number)[][]): string {
   const line = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n') + '\n';
 }
+
+/** RSS of a process and its descendants: the server and the model worker it forks. */
+export function rssMiB(pid: number): number {
+  let kib = 0;
+  try {
+    const m = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    kib = m ? Number(m[1]) : 0;
+    const children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    for (const child of children ? children.split(/\s+/) : []) kib += rssMiB(Number(child)) * 1024;
+  } catch {
+    // A process that exited between the listing and the read adds nothing.
+  }
+  return kib / 1024;
+}

@@ -9,14 +9,13 @@
 //      cursor reported, a short pause (a user reading), then an explicit request.
 // The server runs with DIFFUSION_INFILL_TRACE=1, so each finished engine run logs its breakdown
 // (context tokens computed/reused, canvas passes, ms in the model), read back here.
-import * as fs from 'node:fs';
 import { CancellationTokenSource, type Position } from 'vscode-languageserver-protocol/node';
 import { cursorMoved } from '../language-server/src/protocol';
 import { decideMode, type SpanMode } from '../language-server/src/span-policy';
 import { LspServerProcess } from '../test/language-server/lsp-harness';
 import type { Hole } from './holes';
 import { seeded } from './holes';
-import { progress } from './report';
+import { progress, rssMiB } from './report';
 
 export interface Trace {
   kind: 'infill' | 'prefill';
@@ -61,20 +60,6 @@ export interface TypingStats {
 }
 
 const EXTENSIONS: Record<string, string> = { python: 'py', typescript: 'ts', javascript: 'js' };
-
-/** RSS of a process and its descendants: the server and the model worker it forks. */
-export function rssMiB(pid: number): number {
-  let kib = 0;
-  try {
-    const m = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    kib = m ? Number(m[1]) : 0;
-    const children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-    for (const child of children ? children.split(/\s+/) : []) kib += rssMiB(Number(child)) * 1024;
-  } catch {
-    // A process that exited between the listing and the read adds nothing.
-  }
-  return kib / 1024;
-}
 
 /** The position after `text` (LSP counts UTF-16 units, as JavaScript strings do). */
 function endOf(text: string): Position {

@@ -9,23 +9,9 @@ import { parseArgs } from 'node:util';
 import { CancellationTokenSource, DidChangeTextDocumentNotification } from 'vscode-languageserver-protocol/node';
 import { LspServerProcess } from '../test/language-server/lsp-harness';
 import { seeded } from './holes';
-import { machine, percentile, progress, table, writeResults } from './report';
+import { machine, percentile, progress, rssMiB, table, writeResults } from './report';
 
 const repoRoot = path.resolve(__dirname, '../..');
-
-/** RSS of a process and its descendants: the server and the model worker it forks. */
-function rssMiB(pid: number): number {
-  let kib = 0;
-  try {
-    const m = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    kib = m ? Number(m[1]) : 0;
-    const children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-    for (const child of children ? children.split(/\s+/) : []) kib += rssMiB(Number(child)) * 1024;
-  } catch {
-    // A process that exited between the listing and the read adds nothing.
-  }
-  return kib / 1024;
-}
 
 async function main(): Promise<void> {
   const { values: a } = parseArgs({ options: { chars: { type: 'string' }, interval: { type: 'string' }, model: { type: 'string' }, out: { type: 'string' } } });

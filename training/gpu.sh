@@ -41,13 +41,8 @@ case "${1:?usage: gpu.sh pack|receive K|start [MINUTES]|poll}" in
     export PYTHONPATH="$work/pydeps:$OLDPWD/training"
     mkdir -p base corpus run
     mv -f base.gguf base/SmolLM2-135M-Instruct.Q4_1.gguf
-    python3 - "$OLDPWD" <<'EOF'
-import json, sys
-sys.path.insert(0, sys.argv[1] + "/training")
-import base
-reader = base.read_gguf("base/SmolLM2-135M-Instruct.Q4_1.gguf")
-json.dump(base.tokenizer_json(reader), open("base/tokenizer.json", "w"), ensure_ascii=False)
-EOF
+    # The GGUF file arrived in pieces; base.py takes it by its pinned hash and writes tokenizer.json.
+    python3 "$OLDPWD/training/base.py" --out base
     python3 "$OLDPWD/training/corpus.py" --no-npm --out corpus-py --manifest corpus-py/manifest-copy.json --scratch scratch
     { cat corpus-py/train.jsonl; xz -dc js.jsonl.xz; } > corpus/train.jsonl
     xz -dc val.jsonl.xz > corpus/val.jsonl
