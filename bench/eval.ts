@@ -116,7 +116,7 @@ async function main(): Promise<void> {
       let passed = 0;
       let ms = 0;
       for (const [i, t] of tasks.entries()) {
-        const r = await engine.infill({ prefix: t.prompt, suffix: t.suffix, canvasLengths: [spec.canvas], sampler: greedy(spec.canvas) });
+        const r = await engine.infill({ prefix: t.prompt, suffix: t.suffix, canvasLength: spec.canvas, sampler: greedy(spec.canvas) });
         ms += r.timings.totalMs;
         const completion = a.oracle ? t.canonical_solution : shape(r.candidates[0]?.text ?? '', set);
         if (await runPython(`${t.prompt}${completion}${t.suffix}\n${t.test}\ncheck(${t.entry_point})\n`)) passed++;
@@ -136,7 +136,7 @@ async function main(): Promise<void> {
     const tick = progress('holes', holes.length);
     for (const [i, h] of holes.entries()) {
       const canvas = h.middle.includes('\n') ? 64 : 24;
-      const r = await engine.infill({ prefix: h.prefix, suffix: h.suffix, canvasLengths: [canvas], sampler: greedy(canvas) });
+      const r = await engine.infill({ prefix: h.prefix, suffix: h.suffix, canvasLength: canvas, sampler: greedy(canvas) });
       const got = (r.candidates[0]?.text ?? '').trimEnd();
       const want = h.middle.trimEnd();
       for (const key of ['all', h.language]) {

@@ -1,14 +1,17 @@
 // One model pass, timed, for each kind of pass the format-2 engine runs: a cold context pass
-// (causal) at 256 and 512 tokens, a canvas pass of 8, 16 or 24 tokens against 512 cached context
-// positions (every denoising step; also the server's two candidates as one batch), and a 3-token incremental context pass against 509 cached
-// positions (a keystroke with the context cache warm).
+// (causal) at 256 and 512 tokens; a block pass of 8, 16 or 24 masks against 512 cached context
+// positions (every denoising step runs one block of blockLength; the canvas length does not
+// change its cost); the next block's first pass, which appends the 8 tokens decided before it
+// causally ahead of 8 new masks; two candidates (diffusionInfill.candidates 2) as a batch of 2
+// rows; and a 3-token incremental context pass against 509 cached positions (a keystroke with the
+// context cache warm).
 //   node out/bench/forward.js [--model DIR] [--runs 30] [--threads 0]
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { contextPass } from '../model-host/src/context-cache';
 import { emptyKv, repeatKv, sliceKv } from '../model-host/src/kv-cache';
 import { loadManifest } from '../model-host/src/manifest';
-import { canvasPass } from '../model-host/src/sampler';
+import { blockPass } from '../model-host/src/sampler';
 import { ModelSession } from '../model-host/src/session';
 import { machine, percentile, table, writeResults } from './report';
 
@@ -42,15 +45,20 @@ async function main(): Promise<void> {
   }
   const x = sequence(512);
   const full = await contextPass(session, x, emptyKv());
-  const context = { length: 512, past: full.present, lastLogits: full.logits.slice(511 * full.vocab) };
+  const past = full.present;
+  const masks = (n: number) => new Array<number>(n).fill(mask);
   for (const c of [8, 16, 24]) {
-    const canvas = new Array<number>(c).fill(mask);
-    add(`canvas against 512 cached`, c, await time(() => canvasPass(session, [canvas], context, mask)));
+    const input = [{ done: [], x: masks(c) }];
+    add(`block of ${c} against 512 cached`, c, await time(() => blockPass(session, input, past, 512, 0, c)));
   }
-  // The server's single-line request: two candidates (canvases 8 and 24) as one batch, rows padded to 24.
-  const batch = { ...context, past: repeatKv(full.present, 2, shape) };
-  add('canvases 8 + 24 as a batch of 2 against 512 cached', 48,
-    await time(() => canvasPass(session, [new Array<number>(8).fill(mask), new Array<number>(24).fill(mask)], batch, mask)));
+  // From the second block on, a block's first pass also appends the block decided before it.
+  const decided = sequence(9).slice(1);
+  add('block of 8 after the 8 decided before it, against 512 cached', 16,
+    await time(() => blockPass(session, [{ done: decided, x: masks(8) }], past, 512, 8, 8)));
+  // Two candidates (rows with different first tokens) as one batch: every pass runs both rows.
+  const pair = repeatKv(past, 2, shape);
+  add('block of 8 as a batch of 2 rows against 512 cached', 16,
+    await time(() => blockPass(session, [{ done: [], x: masks(8) }, { done: [], x: masks(8) }], pair, 512, 0, 8)));
   const kept = sliceKv(full.present, 509, shape);
   add('context, 3 new tokens against 509 cached', 3, await time(() => contextPass(session, x.slice(509), kept)));
   await session.release();

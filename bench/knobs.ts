@@ -1,8 +1,8 @@
 // Cheap engine knobs for single-line ghost text, each with its quality beside its speed (issue 11:
 // no speed-up may cost quality silently). Every variant runs on the same held-out single-line
 // holes with a warm context, as while typing: the document's cache holds the text one character
-// earlier (untimed), so the timed request computes a token or two of context and then its canvas
-// passes. Requests are the server's (its canvas lengths, budgets, sampler settings), changed by
+// earlier (untimed), so the timed request computes a token or two of context and then its block
+// passes. Requests are the server's (its canvas length, candidates, budgets, sampler settings), changed by
 // one knob at a time; threads are an engine option, so those variants load their own engine.
 //   node out/bench/knobs.js [--holes bench/holes-heldout.jsonl,...] [--n 40] [--model DIR] [--out DIR]
 import * as fs from 'node:fs';
@@ -22,14 +22,13 @@ const VARIANTS: { label: string; settings: Record<string, unknown>; threads?: nu
   { label: 'shipped defaults', settings: {} },
   { label: 'intra-op threads 1', settings: {}, threads: 1 },
   { label: 'intra-op threads 2', settings: {}, threads: 2 },
-  { label: 'candidates 1 (canvas 24 only)', settings: { candidates: 1 } },
+  { label: 'candidates 2 (two first tokens, one batch)', settings: { candidates: 2 } },
   { label: 'single-line canvas 16 (maxTokens.singleLine 16)', settings: { maxTokensSingleLine: 16 } },
   { label: 'confidence threshold 0.7', settings: { confidenceThreshold: 0.7 } },
   { label: 'confidence threshold 0.5', settings: { confidenceThreshold: 0.5 } },
   { label: 'steps 8', settings: { steps: 8 } },
-  { label: 'candidates 1, steps 8 (3 passes per block of 8)', settings: { candidates: 1, steps: 8 } },
-  { label: 'candidates 1, canvas 16, threshold 0.7', settings: { candidates: 1, maxTokensSingleLine: 16, confidenceThreshold: 0.7 } },
-  { label: 'candidates 1, canvas 16, steps 8, threshold 0.7', settings: { candidates: 1, maxTokensSingleLine: 16, steps: 8, confidenceThreshold: 0.7 } },
+  { label: 'canvas 16, threshold 0.7', settings: { maxTokensSingleLine: 16, confidenceThreshold: 0.7 } },
+  { label: 'canvas 16, steps 8, threshold 0.7', settings: { maxTokensSingleLine: 16, steps: 8, confidenceThreshold: 0.7 } },
 ];
 
 /** Every n-th item (bench/peer.ts and the peer take the same). */
@@ -65,10 +64,10 @@ async function main(): Promise<void> {
     let exact = 0, similarity = 0, passes = 0, computed = 0, modelMs = 0, totalMs = 0;
     const tick = progress(v.label, holes.length);
     for (const [i, h] of holes.entries()) {
-      const request = { prefix: h.prefix, suffix: h.suffix, canvasLengths: plan.canvasLengths, sampler: { ...samplerOptions(s), singleLine: true },
+      const request = { prefix: h.prefix, suffix: h.suffix, canvasLength: plan.canvasLength, candidates: plan.candidates, sampler: { ...samplerOptions(s), singleLine: true },
         maxPrefixTokens: s.maxPrefixTokens, maxSuffixTokens: s.maxSuffixTokens, document: `hole-${i}` };
       // Warm: the same document one character earlier, untimed (what the previous keystroke left).
-      await engine.infill({ ...request, prefix: h.prefix.slice(0, -1), canvasLengths: [1], sampler: { ...request.sampler, steps: 1 } });
+      await engine.infill({ ...request, prefix: h.prefix.slice(0, -1), canvasLength: 1, candidates: 1, sampler: { ...request.sampler, steps: 1 } });
       const r = await engine.infill(request);
       const got = (r.candidates[0]?.text ?? '').trimEnd();
       exact += got === h.middle.trimEnd() ? 1 : 0;
@@ -81,18 +80,18 @@ async function main(): Promise<void> {
       tick(i + 1);
     }
     engine.contextCache?.clear();
-    const row = { label: v.label, threads, canvasLengths: plan.canvasLengths, p50: percentile(ms, 50), p95: percentile(ms, 95),
+    const row = { label: v.label, threads, canvasLength: plan.canvasLength, candidates: plan.candidates, p50: percentile(ms, 50), p95: percentile(ms, 95),
       exact: exact / holes.length, similarity: similarity / holes.length, canvasPasses: passes / holes.length,
       contextComputed: computed / holes.length, modelShare: modelMs / totalMs };
     results.push(row);
-    rows.push([row.label, row.canvasLengths.join(', '), row.p50.toFixed(0), row.p95.toFixed(0), row.canvasPasses.toFixed(1),
+    rows.push([row.label, row.canvasLength, row.candidates, row.p50.toFixed(0), row.p95.toFixed(0), row.canvasPasses.toFixed(1),
       row.contextComputed.toFixed(1), `${(100 * row.modelShare).toFixed(0)}%`, `${(100 * row.exact).toFixed(1)}%`, row.similarity.toFixed(3)]);
   }
   for (const e of engines.values()) await e.dispose();
   const md = `## Engine knobs for single-line ghost text (warm context, engine in process)\n\nmodel ${path.basename(modelDir)}; ${holes.length} single-line held-out holes `
     + `(${files.map((f) => path.basename(f)).join(', ')}); ${machine()}; ${new Date().toISOString().slice(0, 10)}. One knob changed from the shipped defaults per row; `
     + 'latency is the engine\'s (no server, no debounce); quality on the same holes.\n\n'
-    + table(['variant', 'canvases', 'p50 ms', 'p95 ms', 'canvas passes (mean)', 'context tokens computed (mean)', 'in the model', 'exact match', 'edit similarity'], rows);
+    + table(['variant', 'canvas length', 'candidates', 'p50 ms', 'p95 ms', 'canvas passes (mean)', 'context tokens computed (mean)', 'in the model', 'exact match', 'edit similarity'], rows);
   writeResults(a.out ?? path.join(repoRoot, 'bench/results'), 'bench-knobs', { model: path.basename(modelDir), machine: machine(), date: new Date().toISOString(), holes: holes.length, results }, md);
 }
 

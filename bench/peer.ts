@@ -4,12 +4,12 @@
 //     opening a file (cold, and after a warm start), sustained typing with cancellations, the
 //     per-request breakdown and the RSS of server + worker;
 //   - exact match and edit similarity through the engine directly, with the requests the server
-//     sends (its canvas lengths, sampler settings and token budgets, single-line);
+//     sends (its canvas length and candidates, sampler settings and token budgets, single-line);
 // then the peer, bench/peer_llamacpp.py (llama.cpp through llama-cpp-python on the same base GGUF,
 // prefix only, greedy to the end of the line, prompt cache on). One markdown table: our rows, the
 // peer's row, the ratios, and the issue's targets checked.
 //   node out/bench/peer.js [--holes bench/holes-heldout.jsonl,...] [--n 40] [--typed 8] [--python PY | DI_PEER_PYTHON=PY]
-//       [--variants '[{"label":"candidates 1","settings":{"candidates":1}}]'] [--no-peer] [--model DIR] [--out DIR]
+//       [--variants '[{"label":"candidates 2","settings":{"candidates":2}}]'] [--no-peer] [--model DIR] [--out DIR]
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -54,7 +54,7 @@ async function quality(engine: LocalEngine, holes: Hole[], overrides: Record<str
   const tick = progress(`quality, ${label}`, holes.length);
   for (const [i, h] of holes.entries()) {
     const r = await engine.infill({
-      prefix: h.prefix, suffix: h.suffix, canvasLengths: plan.canvasLengths, sampler: { ...samplerOptions(s), singleLine: true },
+      prefix: h.prefix, suffix: h.suffix, canvasLength: plan.canvasLength, candidates: plan.candidates, sampler: { ...samplerOptions(s), singleLine: true },
       maxPrefixTokens: s.maxPrefixTokens, maxSuffixTokens: s.maxSuffixTokens, reuseContext: false,
     });
     const got = (r.candidates[0]?.text ?? '').trimEnd();

@@ -45,9 +45,9 @@ async function main(): Promise<void> {
       const ms: number[] = [];
       let tokens = 0, canvasPasses = 0, exact = 0, computed = 0, reused = 0, modelMs = 0, totalMs = 0;
       for (const [i, h] of holes.entries()) {
-        const request: InfillRequest = { prefix: h.prefix, suffix: h.suffix, canvasLengths: [canvas], sampler, document: `hole-${i}`, reuseContext: warm };
+        const request: InfillRequest = { prefix: h.prefix, suffix: h.suffix, canvasLength: canvas, sampler, document: `hole-${i}`, reuseContext: warm };
         // Warm: the same document a few keystrokes earlier, untimed.
-        if (warm) await engine.infill({ ...request, prefix: h.prefix.slice(0, Math.max(0, h.prefix.length - 3)), sampler: { ...sampler, steps: 1 }, canvasLengths: [1] });
+        if (warm) await engine.infill({ ...request, prefix: h.prefix.slice(0, Math.max(0, h.prefix.length - 3)), sampler: { ...sampler, steps: 1 }, canvasLength: 1 });
         const r = await engine.infill(request);
         ms.push(r.timings.totalMs);
         tokens += r.candidates[0].tokens;

@@ -1,4 +1,4 @@
-// The quality-versus-latency curve: single-line held-out holes (the server's canvases) filled with a range of
+// The quality-versus-latency curve: single-line held-out holes (the server's canvas and candidates) filled with a range of
 // step counts and confidence thresholds, then drawn by plot_sweep.py. The context is warm, as while
 // typing (the document's cache holds the text one character earlier, untimed), so the curve shows
 // what steps cost per keystroke rather than the cold context pass that every point would share.
@@ -27,9 +27,9 @@ async function main(): Promise<void> {
   const all = fs.readFileSync(a.holes ?? path.join(repoRoot, 'bench/holes-heldout.jsonl'), 'utf8').trim().split('\n')
     .map((l) => JSON.parse(l) as Hole).filter((h) => h.middle.trim().length > 0 && !h.middle.replace(/\n+$/, '').includes('\n'));
   const holes = all.length <= n ? all : Array.from({ length: n }, (_, i) => all[Math.floor((i * all.length) / n)]);
-  // The canvases the server asks for mid-line (candidates of different lengths, one batch).
+  // The canvas and candidates the server asks for mid-line (candidates are rows of one batch).
   const server = defaultSettings(repoRoot);
-  const canvases = planCursorSpan('x', '', server).canvasLengths;
+  const { canvasLength, candidates } = planCursorSpan('x', '', server);
   const budgets = { maxPrefixTokens: server.maxPrefixTokens, maxSuffixTokens: server.maxSuffixTokens };
   const points = [];
   for (const threshold of THRESHOLDS) {
@@ -41,8 +41,8 @@ async function main(): Promise<void> {
       for (const [i, h] of holes.entries()) {
         const sampler = { steps, blockLength: ENGINE_SETTINGS.blockLength.default, temperature: 0, threshold, singleLine: true };
         // Warm: the same document one character earlier, untimed.
-        await engine.infill({ prefix: h.prefix.slice(0, -1), suffix: h.suffix, canvasLengths: [1], sampler: { ...sampler, steps: 1 }, document: `hole-${i}`, ...budgets });
-        const r = await engine.infill({ prefix: h.prefix, suffix: h.suffix, canvasLengths: canvases, sampler, document: `hole-${i}`, ...budgets });
+        await engine.infill({ prefix: h.prefix.slice(0, -1), suffix: h.suffix, canvasLength: 1, sampler: { ...sampler, steps: 1 }, document: `hole-${i}`, ...budgets });
+        const r = await engine.infill({ prefix: h.prefix, suffix: h.suffix, canvasLength, candidates, sampler, document: `hole-${i}`, ...budgets });
         const got = (r.candidates[0]?.text ?? '').split('\n')[0].trimEnd();
         ms.push(r.timings.totalMs);
         exact += got === h.middle.trimEnd() ? 1 : 0;
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     }
   }
   await engine.dispose();
-  const md = `## Steps versus latency (single-line, canvases ${canvases.join(' + ')}, warm context)\n\nmodel ${info.name}, ${holes.length} held-out holes, ${machine()}, ${new Date().toISOString().slice(0, 10)}\n\n`
+  const md = `## Steps versus latency (single-line, canvas ${canvasLength}, ${candidates} candidate${candidates === 1 ? '' : 's'}, warm context)\n\nmodel ${info.name}, ${holes.length} held-out holes, ${machine()}, ${new Date().toISOString().slice(0, 10)}\n\n`
     + table(['steps', 'threshold', 'p50 ms', 'p95 ms', 'exact match', 'edit similarity', 'shipped default'],
       points.map((p) => [p.steps, p.threshold, p.p50.toFixed(0), p.p95.toFixed(0), (100 * p.exact).toFixed(1) + '%', p.similarity.toFixed(3), p.shipped ? 'yes' : '']));
   writeResults(a.out ?? path.join(repoRoot, 'bench/results'), 'bench-sweep', { model: info.name, machine: machine(), points }, md);

@@ -10,8 +10,10 @@ of the prefix move to the start of the middle (token healing, as the engine does
 tokenizer joins a space to the word after it, so a prefix that ends in indentation is a text the
 base never saw end, and "    return" is only the base's usual tokens when written as one piece.
 The prefix keeps its last `prefix_tokens`, the suffix its first `suffix_tokens`. The canvas is
-the middle plus random slack of <|pad|> up to the canvas budget (the editor asks for a canvas
-longer than most lines); a middle longer than the budget is skipped.
+the middle plus random slack of <|pad|> up to the canvas budget; a middle longer than the budget is
+skipped. With `block_length`, an example is one block of the middle as the block sampler writes it
+(sample.py): the blocks before it are decided and read causally as part of the context, the block
+holds the next `block_length` tokens, <|pad|> after the middle's end.
 
 Masking follows what the sampler meets: half the examples mask each canvas token with probability
 t ~ U(0.05, 1) (LLaDA); the other half keep a random left part of the canvas clean and mask the rest
@@ -68,9 +70,10 @@ def cut_hole(text, rnd):
 
 
 class InfillExamples:
-    def __init__(self, texts, tokenizer, prefix_tokens=256, suffix_tokens=96, canvas_tokens=32, seed=0):
+    def __init__(self, texts, tokenizer, prefix_tokens=256, suffix_tokens=96, canvas_tokens=32, seed=0, block_length=0):
         self.texts, self.tok = texts, tokenizer
         self.prefix_tokens, self.suffix_tokens, self.canvas_tokens = prefix_tokens, suffix_tokens, canvas_tokens
+        self.block_length = block_length
         self.rnd = random.Random(seed)
 
     def encode(self, s):
@@ -96,9 +99,18 @@ class InfillExamples:
             slack = self.rnd.randint(0, self.canvas_tokens - len(mid))
             return [SUFFIX, *suf, PREFIX, *pre], mid + [PAD] * slack, len(mid), kind
 
+    def in_blocks(self, ctx, canvas, n_mid, kind):
+        """One block of the middle as the block sampler meets it: the blocks before it decided and
+        appended to the context (causal), this one to be written; <|pad|> from the middle's end on."""
+        full = canvas[:n_mid] + [PAD] * self.block_length
+        lo = self.block_length * self.rnd.randint(0, n_mid // self.block_length)
+        return ctx + full[:lo], full[lo : lo + self.block_length], n_mid, kind
+
     def batch(self, n):
         """Padded tensors for n examples: ids, positions, attention mask, targets (-100 = no loss)."""
         rows = [self.one() for _ in range(n)]
+        if self.block_length:
+            rows = [self.in_blocks(*r) for r in rows]
         width = max(len(c) + len(t) for c, t, _, _ in rows)
         ids = torch.full((n, width), PAD, dtype=torch.long)
         targets = torch.full((n, width), -100, dtype=torch.long)

@@ -1,14 +1,17 @@
 """
 The reference samplers in PyTorch, on the contract's layout (models/CONTRACT.md).
 
-infill(): semi-autoregressive block sampling with low-confidence remasking over a canvas that
-reads a causal, cached context. model-host/src/sampler.ts implements the same steps:
-  - one causal pass over the context; its last logits predict canvas position 0 (token shift);
-  - the canvas is split into blocks decided left to right; each step runs the whole canvas against
-    the cached context, predicts every masked position of the current block (position j from the
-    logits at j-1), and commits the k most confident, k = ceil(masked / steps left in the block),
-    or everything above `threshold` when that is more;
-  - a block that holds <|pad|> ends the canvas there; in single-line mode so does a line break.
+infill(): block diffusion, LLaDA's low-confidence remasking in blocks that are bidirectional inside
+and causal across. model-host/src/sampler.ts implements the same steps:
+  - one causal pass over the context; its last logits predict the first token (token shift), which
+    is committed before any block pass (nothing in the block can change that prediction);
+  - the completion is written in blocks of `block_length` <|mask|> tokens, left to right; each step
+    runs the block alone against the cached K/V, predicts every masked position (position j from the
+    logits at j-1) and commits the k most confident, k = ceil(masked / steps left in the block), or
+    everything above `threshold` when that is more; <|pad|> only at the first masked position;
+  - the completion ends as soon as everything before a <|pad|> (or, single-line, a token holding a
+    line break) is decided; a decided block joins the context causally, like typed text (here with
+    a pass of its own; the TypeScript sampler folds it into the next block's first pass).
 
 autoregressive(): the base used as it was trained, prefix only, greedy, with a K/V cache: the
 baseline the infill model has to beat by reading the suffix.
@@ -31,7 +34,7 @@ def context_pass(model, ids):
     return logits[0, -1], k, v
 
 
-def banned_ids(specials, vocab, line_break_ids, single_line, min_tokens, i):
+def banned_ids(specials, line_break_ids, single_line, min_tokens, i):
     """Ids canvas position i may not take (the same sets as the TypeScript sampler)."""
     banned = {specials["mask"], specials["suffix"], specials["prefix"], specials["eos"]}
     if i < min_tokens:
@@ -41,49 +44,71 @@ def banned_ids(specials, vocab, line_break_ids, single_line, min_tokens, i):
     return banned
 
 
+def pick(row, banned):
+    """(probability, token) of the argmax over the allowed tokens."""
+    row = row.float().clone()
+    row[list(banned)] = -math.inf
+    prob = torch.softmax(row, -1)
+    tok = int(prob.argmax())
+    return float(prob[tok]), tok
+
+
+def stop_at(x, specials, line_break_ids, single_line):
+    """Where the completion ends (exclusive) once everything before the end is decided, else None."""
+    for p, t in enumerate(x):
+        if t == specials["mask"]:
+            return None
+        if t == specials["pad"]:
+            return p
+        if single_line and t in line_break_ids:
+            return p + 1
+    return None
+
+
 @torch.no_grad()
 def infill(model, prefix_ids, suffix_ids, specials, line_break_ids=frozenset(), canvas=24, steps=24,
            block_length=8, threshold=0.0, single_line=False, min_tokens=1):
-    """Greedy fill; returns (canvas ids up to the end, passes run)."""
+    """Greedy fill; returns (completion ids, passes run)."""
     ctx = context_ids(prefix_ids, suffix_ids, specials)
-    first, k, v = context_pass(model, ctx)
+    last, k, v = context_pass(model, ctx)
     n, mask_id, pad_id = len(ctx), specials["mask"], specials["pad"]
-    x = [mask_id] * canvas
-    blocks = math.ceil(canvas / block_length)
-    steps_per_block = max(1, round(steps / blocks))
-    positions = torch.arange(n, n + canvas)[None]
-    attend = torch.ones(1, canvas, n + canvas, dtype=torch.long)
-    passes, end = 0, canvas
-    for b in range(blocks):
-        lo, hi = b * block_length, min(canvas, (b + 1) * block_length)
-        step = 0
-        while mask_id in x[lo:hi]:
-            logits, _, _ = model(torch.tensor([x]), positions, attend, k, v)
-            passes += 1
-            masked = [p for p in range(lo, hi) if x[p] == mask_id]
-            picks = []
-            for p in masked:
-                row = (first if p == 0 else logits[0, p - 1]).float().clone()
-                for t in banned_ids(specials, row.shape[0], line_break_ids, single_line, min_tokens, p):
-                    row[t] = -math.inf
-                prob = torch.softmax(row, -1)
-                tok = int(prob.argmax())
-                picks.append((float(prob[tok]), p, tok))
+    steps_per_block = max(1, round(steps / math.ceil(canvas / block_length)))
+    banned = lambda i: banned_ids(specials, line_break_ids, single_line, min_tokens, i)
+    out, passes = [], 0
+    for lo in range(0, canvas, block_length):
+        size = min(block_length, canvas - lo)
+        x = [mask_id] * size
+        if lo == 0:
+            x[0] = pick(last, banned(0))[1]
+        positions = torch.arange(n, n + size)[None]
+        attend = torch.ones(1, size, n + size, dtype=torch.long)
+        step, end = 0, stop_at(x, specials, line_break_ids, single_line)
+        while end is None and mask_id in x:
+            masked = [p for p in range(size) if x[p] == mask_id]
+            if any(p > 0 for p in masked):
+                logits, _, _ = model(torch.tensor([x]), positions, attend, k, v)
+                passes += 1
+            picks = [(*pick(last if p == 0 else logits[0, p - 1], banned(lo + p)), p) for p in masked]
             # The end is decided from the left: <|pad|> may be committed only at the first masked
             # position, so a confident guess that the middle is short cannot cut it before it is written.
-            leftmost = x.index(mask_id)
-            picks = [pk for pk in picks if pk[2] != pad_id or pk[1] == leftmost]
+            picks = [pk for pk in picks if pk[1] != pad_id or pk[2] == masked[0]]
             k_commit = math.ceil(len(masked) / max(1, steps_per_block - step))
             if threshold > 0:
                 k_commit = max(k_commit, 1, sum(pr > threshold for pr, _, _ in picks))
-            for pr, p, tok in sorted(picks, key=lambda t: -t[0])[:k_commit]:
+            for _, tok, p in sorted(picks, key=lambda t: -t[0])[:k_commit]:
                 x[p] = tok
             step += 1
-        stops = [p for p in range(lo, hi) if x[p] == pad_id or (single_line and x[p] in line_break_ids)]
-        if stops:
-            end = stops[0] + (0 if x[stops[0]] == pad_id else 1)
-            break
-    return x[:end], passes
+            end = stop_at(x, specials, line_break_ids, single_line)
+        if end is not None:
+            return out + x[:end], passes
+        out += x
+        if lo + size < canvas:  # the decided block joins the context, causally
+            attend = torch.cat([torch.ones(size, n, dtype=torch.long), torch.ones(size, size, dtype=torch.long).tril()], 1)[None]
+            logits, k2, v2 = model(torch.tensor([x]), positions, attend, k, v)
+            passes += 1
+            k, v = torch.cat([k, k2], 3), torch.cat([v, v2], 3)
+            last, n = logits[0, -1], n + size
+    return out, passes
 
 
 @torch.no_grad()

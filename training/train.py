@@ -39,6 +39,7 @@ class TrainConfig:
     prefix_tokens: int = 256
     suffix_tokens: int = 96
     canvas_tokens: int = 32
+    block_length: int = 0      # > 0: train one block at a time, earlier blocks causal (the block sampler's layout)
     lr: float = 1e-4
     min_lr_ratio: float = 0.1
     warmup_steps: int = 20
@@ -136,9 +137,11 @@ def main():
     autocast = autocast_for(cfg, device)
 
     train = InfillExamples(read_texts(os.path.join(cfg.corpus_dir, "train.jsonl"), cfg.train_files), tok,
-                           cfg.prefix_tokens, cfg.suffix_tokens, cfg.canvas_tokens, seed=cfg.seed + prior["steps"])
+                           cfg.prefix_tokens, cfg.suffix_tokens, cfg.canvas_tokens, seed=cfg.seed + prior["steps"],
+                           block_length=cfg.block_length)
     val_src = InfillExamples(read_texts(os.path.join(cfg.corpus_dir, "val.jsonl")), tok,
-                             cfg.prefix_tokens, cfg.suffix_tokens, cfg.canvas_tokens, seed=0)
+                             cfg.prefix_tokens, cfg.suffix_tokens, cfg.canvas_tokens, seed=0,
+                             block_length=cfg.block_length)
     val = [tuple(t.to(device) for t in val_src.batch(cfg.batch_size)) for _ in range(cfg.eval_batches)]
     json.dump(asdict(cfg), open(os.path.join(cfg.out_dir, "config.json"), "w"), indent=2)
     log = open(os.path.join(cfg.out_dir, "log.jsonl"), "a")

@@ -231,7 +231,8 @@ function engineRequest(plan: SpanPlan, context: InfillContext, settings: ServerS
   return {
     prefix: context.prefix,
     suffix: context.suffix,
-    canvasLengths: plan.canvasLengths,
+    canvasLength: plan.canvasLength,
+    candidates: plan.candidates,
     sampler: { ...samplerOptions(settings), singleLine: plan.mode === 'single-line' },
     maxPrefixTokens: settings.maxPrefixTokens,
     maxSuffixTokens: settings.maxSuffixTokens,

@@ -52,7 +52,7 @@ export const SETTINGS = {
     minimum: 1,
     maximum: 128,
     markdownDescription: 'Largest canvas, in tokens, for a completion in the middle of a line. The model ends a completion early '
-      + 'by predicting padding, so this is a ceiling, not a length; a larger canvas costs more passes.',
+      + 'by predicting padding, so this is a ceiling, not a length.',
   },
   maxTokensMultiLine: {
     key: 'maxTokens.multiLine',
@@ -61,7 +61,7 @@ export const SETTINGS = {
     minimum: 1,
     maximum: 256,
     markdownDescription: 'Largest canvas, in tokens, for a multi-line completion (after a block opener or on an empty line). '
-      + 'A larger canvas means more blocks and more passes.',
+      + 'The model writes it block by block and stops at the end it predicts, so this is a ceiling.',
   },
   temperature: ENGINE_SETTINGS.temperature,
   confidenceThreshold: ENGINE_SETTINGS.confidenceThreshold,
@@ -69,11 +69,12 @@ export const SETTINGS = {
   candidates: {
     key: 'candidates',
     type: 'integer',
-    default: 2,
+    default: 1,
     minimum: 1,
     maximum: 5,
-    markdownDescription: "Completions to generate, each with a different canvas length, ranked by the model's confidence. Each "
-      + 'candidate costs its own passes, so latency grows with this.',
+    markdownDescription: "Completions to generate, each opening with a different first token (the most likely, the second most "
+      + "likely, ...), ranked by the model's confidence; cycle through them with `Alt+]`. They run as one batch: each extra "
+      + 'candidate makes every pass larger, so latency grows with this.',
   },
   debounceMs: {
     key: 'debounceMs',

@@ -27,7 +27,7 @@ const settingsUsage = SETTINGS.map((spec) => {
 }).join(' ');
 
 const USAGE = `usage: diffusion-infill (--file F --line L --col C [--end-line L --end-col C] | --prefix-file P --suffix-file S)
-  [--model DIR] [--canvas 8,16,24] [--seed 0] [--single-line] [--threads N]
+  [--model DIR] [--canvas 24] [--candidates 1] [--seed 0] [--single-line] [--threads N]
   ${settingsUsage}`;
 
 class UsageError extends Error {}
@@ -128,7 +128,7 @@ function parse(argv: string[]): { modelDir: string; device: ExecutionProviderSet
       model: { type: 'string' }, file: { type: 'string' }, line: { type: 'string' }, col: { type: 'string' },
       'end-line': { type: 'string' }, 'end-col': { type: 'string' },
       'prefix-file': { type: 'string' }, 'suffix-file': { type: 'string' },
-      canvas: { type: 'string' }, seed: { type: 'string' }, 'single-line': { type: 'boolean' }, threads: { type: 'string' },
+      canvas: { type: 'string' }, candidates: { type: 'string' }, seed: { type: 'string' }, 'single-line': { type: 'boolean' }, threads: { type: 'string' },
       ...Object.fromEntries(SETTINGS.map((spec) => [spec.flag, { type: spec.type === 'boolean' ? 'boolean' : 'string' } as const])),
     },
   });
@@ -157,10 +157,11 @@ function parse(argv: string[]): { modelDir: string; device: ExecutionProviderSet
   } else {
     throw new UsageError('say where the hole is: --file with --line and --col, or --prefix-file/--suffix-file');
   }
-  const canvasLengths = (v.canvas ?? '24').split(',').map((s) => int('canvas', s.trim(), 1) as number);
+  const canvasLength = int('canvas', v.canvas ?? '24', 1) as number;
+  const candidates = int('candidates', v.candidates ?? '1', 1) as number;
   const { device, cache, ...sampler } = engineSettings(v);
   const request: InfillRequest = {
-    prefix, suffix, canvasLengths,
+    prefix, suffix, canvasLength, candidates,
     sampler: { ...sampler, seed: int('seed', v.seed, 0), singleLine: v['single-line'] === true },
     // One request per process: --no-cache only says the context is computed afresh (as it is anyway).
     reuseContext: cache,

@@ -30,7 +30,10 @@ export interface ContextCacheLimits {
   maxBytes: number;
 }
 
-export const DEFAULT_CONTEXT_CACHE: ContextCacheLimits = { maxDocuments: 4, maxBytes: 256 * 1024 * 1024 };
+/** Four documents; the bytes bound is what four full windows of the default model take (30 layers x 3
+ *  K/V heads x 64 x 450 positions x 4 bytes x 2 = 21 MB each), so the cache never holds more than
+ *  the documents it is meant for, whatever the model. */
+export const DEFAULT_CONTEXT_CACHE: ContextCacheLimits = { maxDocuments: 4, maxBytes: 96 * 1024 * 1024 };
 
 /**
  * A causal pass over `ids` at positions start.. after `past` (start = past.length): each input

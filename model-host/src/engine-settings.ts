@@ -45,9 +45,9 @@ export const ENGINE_SETTINGS = {
     default: 8,
     minimum: 1,
     maximum: 64,
-    markdownDescription: 'Tokens per block. The canvas is decoded block by block, left to right (semi-autoregressive); inside a '
-      + 'block the most confident tokens are committed first. Smaller blocks behave more like left-to-right decoding; with '
-      + '`#diffusionInfill.cache#` on, each block costs one full pass plus cheap block-only passes.',
+    markdownDescription: 'Tokens per block. A completion is written block by block, left to right (semi-autoregressive); inside a '
+      + 'block the most confident tokens are committed first, and a decided block joins the context. **Each pass runs one '
+      + 'block**, so smaller blocks make passes cheaper and behave more like left-to-right decoding.',
     flag: 'block',
   },
   temperature: {
@@ -76,9 +76,9 @@ export const ENGINE_SETTINGS = {
     key: 'cache',
     type: 'boolean',
     default: true,
-    markdownDescription: 'Dual cache: the first pass of each block computes the keys and values of the whole text (prefix, suffix '
-      + "and the other blocks); the block's remaining passes run the model over the block alone and reuse those cached keys and "
-      + "values. Much cheaper per pass, slightly approximate (the cache is refreshed only at the next block's first pass).",
+    markdownDescription: "Context reuse: keep each open document's context keys and values between requests, so a keystroke "
+      + 'computes only the text typed since the last completion (exact, not an approximation). Off computes the whole context '
+      + 'for every completion.',
     flag: 'no-cache',
   },
 } as const satisfies Record<string, (ChoiceSpec | NumberSpec | BooleanSpec) & { flag: string }>;

@@ -4,7 +4,6 @@
 
 import * as fs from 'node:fs';
 import { ContextCache } from './context-cache';
-import { repeatKv } from './kv-cache';
 import { CancelledError, errorText, ModelLoadError } from './errors';
 import { loadManifest, windowTokens, type ModelFiles } from './manifest';
 import { mean } from './logits';
@@ -116,13 +115,13 @@ export class LocalEngine implements InfillEngine {
   private prompt(request: InfillRequest) {
     const { files, tokenizer } = this.loaded();
     const { manifest } = files;
-    const lengths = request.canvasLengths;
-    if (lengths.length === 0 || lengths.some((c) => !Number.isInteger(c) || c < 1)) {
-      throw new Error(`canvasLengths must be positive integers (got ${JSON.stringify(lengths)})`);
-    }
-    // Budgets: the two sentinels, prefix, suffix and the longest canvas must fit in max_positions.
-    const room = manifest.max_positions - 2 - Math.max(...lengths);
-    if (room < 0) throw new Error(`A canvas of ${Math.max(...lengths)} tokens does not fit the model's ${manifest.max_positions} positions`);
+    const canvas = request.canvasLength;
+    if (!Number.isInteger(canvas) || canvas < 1) throw new Error(`canvasLength must be a positive integer (got ${JSON.stringify(canvas)})`);
+    const candidates = request.candidates ?? 1;
+    if (!Number.isInteger(candidates) || candidates < 1) throw new Error(`candidates must be a positive integer (got ${JSON.stringify(candidates)})`);
+    // Budgets: the two sentinels, prefix, suffix and the canvas must fit in max_positions.
+    const room = manifest.max_positions - 2 - canvas;
+    if (room < 0) throw new Error(`A canvas of ${canvas} tokens does not fit the model's ${manifest.max_positions} positions`);
     const maxSuffix = Math.min(request.maxSuffixTokens ?? DEFAULT_SUFFIX_TOKENS, Math.floor(room / 4));
     const maxPrefix = Math.min(request.maxPrefixTokens ?? DEFAULT_PREFIX_TOKENS, room - maxSuffix);
     // Token healing: spaces and tabs that end the prefix are written by the model as the start of
@@ -138,7 +137,6 @@ export class LocalEngine implements InfillEngine {
     const t0 = performance.now();
     const model0 = session.modelMs;
     const { manifest } = files;
-    const lengths = request.canvasLengths;
     const { prompt, healed } = this.prompt(request);
     const singleLine = request.sampler.singleLine ?? false;
     const lineBreaks = singleLine ? tokenizer.lineBreakTokens(manifest.vocab_size) : undefined;
@@ -148,12 +146,11 @@ export class LocalEngine implements InfillEngine {
     if (signal?.aborted) throw new CancelledError();
     const { state, stats } = await contexts.prepare(session, request.document ?? '', prompt.ids, request.reuseContext ?? true);
     const contextMs = performance.now() - t0 - tokenizeMs;
-    // All candidates in one batched run: every canvas pass serves each canvas.
-    const past = repeatKv(state.past, lengths.length, contexts.shape);
-    const { rows, forwards } = await sample(session, { ...state, past }, lengths, request.sampler, {
-      special: manifest.special_tokens, lineBreakTokens: lineBreaks, newlineTokens: newlines, signal,
+    // All candidates in one batched run: every pass serves each row still writing.
+    const { rows, forwards } = await sample(session, state, request.canvasLength, request.candidates ?? 1, request.sampler, {
+      special: manifest.special_tokens, shape: contexts.shape, lineBreakTokens: lineBreaks, newlineTokens: newlines, signal,
     });
-    const candidates = rows.map((r, i) => this.candidate(r, lengths[i], singleLine, healed));
+    const candidates = rows.map((r) => this.candidate(r, request.canvasLength, singleLine, healed));
     candidates.sort((a, b) => b.confidence - a.confidence);
     const totalMs = performance.now() - t0;
     return {

@@ -78,3 +78,17 @@ export function repeatKv(kv: KvCache, batch: number, shape: KvShape): KvCache {
   };
   return { key: repeat(kv.key), value: repeat(kv.value), batch, length: kv.length };
 }
+
+/** Rows `rows` of a cache, in that order (the batch loses the rows that finished). */
+export function selectRows(kv: KvCache, rows: readonly number[], shape: KvShape): KvCache {
+  if (rows.length === kv.batch && rows.every((r, i) => r === i)) return kv;
+  const per = shape.kvHeads * kv.length * shape.headDim;
+  const pick = (src: Float32Array) => {
+    const out = new Float32Array(shape.layers * rows.length * per);
+    for (let l = 0; l < shape.layers; l++) {
+      rows.forEach((r, b) => out.set(src.subarray((l * kv.batch + r) * per, (l * kv.batch + r + 1) * per), (l * rows.length + b) * per));
+    }
+    return out;
+  };
+  return { key: pick(kv.key), value: pick(kv.value), batch: rows.length, length: kv.length };
+}

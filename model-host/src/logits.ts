@@ -125,6 +125,23 @@ function sampleTempered(
   return last;
 }
 
+/** The `n` most likely allowed tokens, most likely first, each with its probability under the softmax over all allowed tokens. */
+export function rankedTokens(logits: Float32Array, offset: number, vocab: number, banned: ReadonlySet<number>, n: number): Pick[] {
+  const first = pickToken(logits, offset, vocab, 0, () => 0, banned);
+  const logZ = logits[offset + first.id] - first.logProb;
+  const out = [first];
+  const taken = new Set(banned);
+  while (out.length < n) {
+    taken.add(out[out.length - 1].id);
+    let best = -1;
+    for (let t = 0; t < vocab; t++) if (!taken.has(t) && (best < 0 || logits[offset + t] > logits[offset + best])) best = t;
+    if (best < 0) break;
+    const logProb = logits[offset + best] - logZ;
+    out.push({ id: best, prob: Math.exp(logProb), logProb });
+  }
+  return out;
+}
+
 /** Indices of the `k` largest scores, largest first (ties: lower index first). */
 export function topK(scores: readonly number[], k: number): number[] {
   return scores.map((_, i) => i).sort((a, b) => scores[b] - scores[a] || a - b).slice(0, Math.max(0, k));

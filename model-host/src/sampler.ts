@@ -1,25 +1,33 @@
 // The canvas sampler (models/CONTRACT.md, format 2): LLaDA's semi-autoregressive low-confidence
-// remasking on a canvas that follows a cached, causal context
+// remasking, in blocks that are bidirectional inside and causal across (block diffusion)
 //
-//   <|suffix|> suffix <|prefix|> prefix | canvas        context: positions 0..N-1, canvas N..N+C-1
+//   <|suffix|> suffix <|prefix|> prefix | block 0 | block 1 | ...
 //
-// The canvas starts as C <|mask|> tokens and is decided in blocks of blockLength, left to right.
-// Each step is one pass over the whole canvas against the context's K/V (every canvas position
-// reads the context and the whole canvas). With the token shift, canvas position p is predicted
-// by the logits at p - 1: the pass's own logits for p > 0, the context pass's last logits for
-// p = 0. Each step commits the most confident masked positions of the current block: the even
-// schedule's share (steps spread over the blocks), or with a threshold everything above it;
-// <|pad|> only at the first masked position (the end is decided from the left). A
-// block holding <|pad|> ends the row (pad from the first one on); in single-line mode so does a
-// token with a line break (the completion is cut at it). training/ has the same algorithm in
-// PyTorch; keep both identical.
+// The completion is written block by block, left to right. A block starts as blockLength
+// <|mask|> tokens after the context; each step is one pass over the block alone against the
+// cached K/V (every block position reads the context and the whole block), and commits the most
+// confident masked positions: the even schedule's share (steps spread over the blocks), or with a
+// threshold everything above it; <|pad|> only at the first masked position (the end is decided
+// from the left). When a block is decided it joins the context, causally, exactly like text the
+// user typed: its K/V are appended and the next block reads them. So a pass costs blockLength
+// tokens whatever the canvas length, and the K/V of decided text is never recomputed.
 //
-// Several canvas lengths can be decoded as one batch: rows right-padded to the longest, the
-// padding hidden by the attention mask. Each pass runs every row, so a finished row costs a
-// little compute until the batch ends, and never a copy of the context.
+// With the token shift, block position p is predicted by the logits at p - 1: the pass's own
+// logits for p > 0, the context's last logits for p = 0. A decided block is appended inside the
+// next block's first pass (its tokens as causal inputs ahead of the new masks), so joining the
+// context costs no pass of its own.
+//
+// The row ends as soon as its text is final: a <|pad|> (only ever committed at the first masked
+// position), or in single-line mode a token holding a line break with everything before it
+// decided. Candidates run as one batch: row r starts with the r-th most likely first token (the
+// most uncertain choice of a completion), and a finished row leaves the batch.
+//
+// training/sample.py has the same algorithm in PyTorch (appending each block with a pass of its
+// own, which gives the same K/V); keep both identical.
 
 import { CancelledError } from './errors';
-import { pickToken, seededRandom, topK } from './logits';
+import { pickToken, rankedTokens, seededRandom, topK } from './logits';
+import { concatKv, repeatKv, selectRows, sliceKv, type KvShape } from './kv-cache';
 import type { ForwardOutput, KvCache } from './session';
 import type { SamplerOptions } from './types';
 import type { SpecialTokens } from './manifest';
@@ -29,35 +37,36 @@ export interface Model {
   forward(input: { batch: number; seq: number; inputIds: ArrayLike<number>; positionIds: ArrayLike<number>; attentionMask: ArrayLike<number>; past?: KvCache; logitsFrom?: number }): Promise<ForwardOutput>;
 }
 
-/** The context the canvas follows, as the context pass left it. */
+/** The context the completion follows, as the context pass left it (batch 1). */
 export interface ContextState {
-  /** N, the context's length (the canvas starts at position N). */
+  /** N, the context's length (the completion starts at position N). */
   length: number;
-  /** The context's K/V, with as many rows as the batch (see repeatKv). */
   past: KvCache;
-  /** Logits at the last context position [vocab]: the prediction for canvas position 0. */
+  /** Logits at the last context position [vocab]: the prediction for completion position 0. */
   lastLogits: Float32Array;
 }
 
 export interface SampleResult {
-  /** The canvas's final tokens; after the row ended (pad or, single-line, a line break) all <|pad|>. */
+  /** `canvasLength` tokens: the completion, then <|pad|> from its end on. */
   canvas: number[];
-  /** Per canvas position, the log-probability of its token when it was committed (0 for the padding filled in after an early stop). */
+  /** Per position, the log-probability of its token when it was committed (0 for the padding after the end). */
   logProbs: number[];
-  /** Steps this canvas committed tokens in. */
+  /** Steps this row committed tokens in. */
   steps: number;
 }
 
 export interface BatchResult {
-  /** One per canvas length, in the order asked for. */
+  /** One per candidate, in row order (row 0 is the greedy one). */
   rows: SampleResult[];
-  /** Canvas passes for the whole batch. */
+  /** Model passes for the whole batch. */
   forwards: number;
 }
 
 export interface SampleContext {
   special: SpecialTokens;
-  /** Tokens canvas position 0 may not take in single-line mode (those that start a new line). */
+  /** K/V layout, for appending decided blocks and dropping finished rows. */
+  shape: KvShape;
+  /** Tokens position 0 may not take in single-line mode (those that start a new line). */
   lineBreakTokens?: ReadonlySet<number>;
   /** Tokens with a line break anywhere: in single-line mode one ends the row. */
   newlineTokens?: ReadonlySet<number>;
@@ -65,119 +74,189 @@ export interface SampleContext {
 }
 
 interface Row {
+  /** Decided tokens of earlier blocks (already in the context, or pending). */
+  done: number[];
+  doneLogProbs: number[];
+  /** The current block. */
   x: number[];
   logProbs: number[];
-  stepsPerBlock: number;
   steps: number;
-  done: boolean;
+  /** Where the completion ends (exclusive), once known. */
+  end?: number;
   random: () => number;
+  lastLogits: Float32Array;
+  /** Row index of the batch's K/V. */
+  kvRow: number;
 }
 
-/** Fills one canvas per entry of `canvasLengths` after the context. */
+/** Writes up to `canvasLength` tokens after the context, `candidates` rows in one batch. */
 export async function sample(
-  model: Model, context: ContextState, canvasLengths: readonly number[], options: SamplerOptions, ctx: SampleContext,
+  model: Model, context: ContextState, canvasLength: number, candidates: number, options: SamplerOptions, ctx: SampleContext,
 ): Promise<BatchResult> {
   const { mask, pad } = ctx.special;
   const { blockLength } = options;
   const threshold = options.threshold ?? 0;
-  if (context.past.batch !== canvasLengths.length) throw new Error(`the context has ${context.past.batch} rows, the batch ${canvasLengths.length}`);
-  const rows: Row[] = canvasLengths.map((c, i) => ({
-    x: new Array<number>(c).fill(mask),
-    logProbs: new Array<number>(c).fill(0),
-    stepsPerBlock: Math.max(1, Math.round(options.steps / Math.ceil(c / blockLength))),
-    steps: 0,
-    done: false,
-    random: seededRandom((options.seed ?? 0) + i),
-  }));
+  if (context.past.batch !== 1) throw new Error(`the context must have one row, it has ${context.past.batch}`);
+  if (!(canvasLength >= 1) || !(candidates >= 1)) throw new Error(`canvasLength and candidates must be at least 1 (got ${canvasLength}, ${candidates})`);
+  const stepsPerBlock = Math.max(1, Math.round(options.steps / Math.ceil(canvasLength / blockLength)));
   const banned = bannedTokens(options, ctx);
-  const width = Math.max(...canvasLengths);
+  const openers = firstTokens(context.lastLogits, candidates, options, banned(0));
+  const rows: Row[] = openers.map((_, r) => ({
+    done: [], doneLogProbs: [], x: [], logProbs: [], steps: 0, random: seededRandom((options.seed ?? 0) + r),
+    lastLogits: context.lastLogits, kvRow: r,
+  }));
+  let past = repeatKv(context.past, rows.length, ctx.shape);
+  let live = rows.slice();
+  // A finished row leaves the batch, and its K/V row with it.
+  const dropFinished = (rs: Row[]) => {
+    const kept = rs.filter((r) => r.end === undefined);
+    if (kept.length < rs.length && kept.length > 0) {
+      past = selectRows(past, kept.map((r) => r.kvRow), ctx.shape);
+      kept.forEach((r, b) => { r.kvRow = b; });
+    }
+    return kept;
+  };
+  let pending = 0;
   let forwards = 0;
 
-  for (let lo = 0; lo < width; lo += blockLength) {
-    const maskedIn = (r: Row) => {
-      const out: number[] = [];
-      for (let p = lo; p < Math.min(lo + blockLength, r.x.length); p++) if (r.x[p] === mask) out.push(p);
-      return out;
-    };
-    for (let step = 0; ; step++) {
-      const todo = rows.map((r) => (r.done ? [] : maskedIn(r)));
+  for (let lo = 0; lo < canvasLength && live.length > 0; lo += blockLength) {
+    const size = Math.min(blockLength, canvasLength - lo);
+    for (const r of live) {
+      r.x = new Array<number>(size).fill(mask);
+      r.logProbs = new Array<number>(size).fill(0);
+    }
+    if (lo === 0) {
+      openers.forEach((o, i) => commit(rows[i], 0, o.id, o.logProb));
+      for (const r of rows) r.end = endOf(r, 0, options.singleLine ?? false, ctx);
+      live = dropFinished(live);
+    }
+    for (let step = 0; live.length > 0; step++) {
+      const todo = live.map((r) => maskedPositions(r.x, mask));
       if (todo.every((m) => m.length === 0)) break;
       await yieldToEventLoop(ctx.signal);
-      // Position 0 needs only the context's logits; any other needs this canvas's pass.
+      // A pass runs when a decided block waits to join the context or a position > 0 is masked;
+      // position 0 alone needs only the logits the context already gave.
       let out: ForwardOutput | undefined;
-      if (todo.some((m) => m.some((p) => p > 0))) {
-        out = await canvasPass(model, rows.map((r) => r.x), context, mask);
+      if (pending > 0 || todo.some((m) => m.some((p) => p > 0))) {
+        out = await blockPass(model, live, past, context.length + lo - pending, pending, size);
         forwards++;
+        if (pending > 0) {
+          past = concatKv(past, sliceKv(out.present, pending, ctx.shape), ctx.shape);
+          live.forEach((r, b) => { r.lastLogits = out!.logits.slice(b * (size + 1) * out!.vocab, (b * (size + 1) + 1) * out!.vocab); });
+          pending = 0;
+        }
       }
-      rows.forEach((r, b) => {
+      // Rows of this pass's logits per batch row: with a block appended, row 0 is its last token.
+      const rowsPerInput = out ? out.logits.length / out.vocab / live.length : 0;
+      const lead = rowsPerInput - size;
+      live.forEach((r, b) => {
         const masked = todo[b];
         if (masked.length === 0) return;
         r.steps++;
         const picks = masked.map((p) => (p === 0
-          ? pickToken(context.lastLogits, 0, context.lastLogits.length, options.temperature, r.random, banned(0))
-          : pickToken(out!.logits, (b * width + p - 1) * out!.vocab, out!.vocab, options.temperature, r.random, banned(p))));
+          ? pickToken(r.lastLogits, 0, r.lastLogits.length, options.temperature, r.random, banned(lo))
+          : pickToken(out!.logits, (b * rowsPerInput + lead + p - 1) * out!.vocab, out!.vocab, options.temperature, r.random, banned(lo + p))));
         // The end is decided from the left: <|pad|> may be committed only at the first masked
-        // position (masked[0]; earlier blocks are full), so a confident guess that the middle is
-        // short cannot cut it before it is written.
+        // position, so a confident guess that the middle is short cannot cut it before it is written.
         const eligible = picks.map((pk, i) => pk.id !== pad || i === 0);
         const scores = picks.map((pk, i) => (eligible[i] ? pk.prob : -Infinity));
         // Even schedule: spread what is still masked over the steps this block has left.
-        let k = Math.ceil(masked.length / Math.max(1, r.stepsPerBlock - step));
+        let k = Math.ceil(masked.length / Math.max(1, stepsPerBlock - step));
         if (threshold > 0) k = Math.max(k, 1, picks.filter((pk, i) => eligible[i] && pk.prob > threshold).length);
         const chosen = new Set(topK(scores, Math.min(k, eligible.filter(Boolean).length)));
         if (threshold > 0) picks.forEach((pk, i) => eligible[i] && pk.prob > threshold && chosen.add(i));
-        for (const i of chosen) {
-          r.x[masked[i]] = picks[i].id;
-          r.logProbs[masked[i]] = picks[i].logProb;
-        }
+        for (const i of chosen) commit(r, masked[i], picks[i].id, picks[i].logProb);
+        r.end = endOf(r, lo, options.singleLine ?? false, ctx);
       });
+      live = dropFinished(live);
     }
-    // The block is decided: a <|pad|> ends the row there (whatever came after it is dropped), and
-    // in single-line mode so does a token with a line break (kept; the text is cut inside it).
-    for (const r of rows) {
-      if (r.done) continue;
-      for (let p = lo; p < Math.min(lo + blockLength, r.x.length); p++) {
-        const end = r.x[p] === pad ? p : options.singleLine && ctx.newlineTokens?.has(r.x[p]) ? p + 1 : -1;
-        if (end < 0) continue;
-        for (let q = end; q < r.x.length; q++) {
-          // The pad the model chose keeps its log-probability (it scores an empty completion).
-          if (q !== p) r.logProbs[q] = 0;
-          r.x[q] = pad;
-        }
-        r.done = true;
-        break;
-      }
-      if (lo + blockLength >= r.x.length) r.done = true;
+    // The block is decided and did not end its row: it joins the context in the next pass.
+    for (const r of live) {
+      r.done.push(...r.x);
+      r.doneLogProbs.push(...r.logProbs);
     }
+    pending = size;
   }
-  return { rows: rows.map((r) => ({ canvas: r.x, logProbs: r.logProbs, steps: r.steps })), forwards };
+  return { rows: rows.map((r) => result(r, canvasLength, pad)), forwards };
 }
 
 /**
- * One pass over canvases (row b: canvas xs[b] at positions N.., right-padded with <|mask|> to the
- * longest) against the context's K/V. Every input reads the whole context and its row's real
- * canvas positions; padding positions are read by no one.
+ * The first token of each row, committed before any pass: the context's last logits predict it
+ * (nothing in the block can change them), and it is the choice that most separates candidates.
+ * Row 0 takes the greedy (or, with a temperature, the sampled) token, row r the r-th most likely.
  */
-export function canvasPass(model: Model, xs: readonly (readonly number[])[], context: ContextState, filler: number): Promise<ForwardOutput> {
-  const B = xs.length;
-  const S = Math.max(...xs.map((x) => x.length));
-  const P = context.length;
+function firstTokens(logits: Float32Array, candidates: number, options: SamplerOptions, banned: ReadonlySet<number>) {
+  const ranked = rankedTokens(logits, 0, logits.length, banned, candidates);
+  if (options.temperature === 0) return ranked;
+  const sampled = pickToken(logits, 0, logits.length, options.temperature, seededRandom(options.seed ?? 0), banned);
+  return [sampled, ...ranked.filter((t) => t.id !== sampled.id)].slice(0, candidates);
+}
+
+function commit(r: Row, p: number, id: number, logProb: number): void {
+  r.x[p] = id;
+  r.logProbs[p] = logProb;
+}
+
+function maskedPositions(x: readonly number[], mask: number): number[] {
+  const out: number[] = [];
+  for (let p = 0; p < x.length; p++) if (x[p] === mask) out.push(p);
+  return out;
+}
+
+/** The completion's end (exclusive, from position 0 of the canvas) once everything before it is decided. */
+function endOf(r: Row, lo: number, singleLine: boolean, ctx: SampleContext): number | undefined {
+  const { mask, pad } = ctx.special;
+  for (let p = 0; p < r.x.length; p++) {
+    const t = r.x[p];
+    if (t === mask) return undefined;
+    if (t === pad) return lo + p;
+    // Kept: the text is cut inside the token, at its line break.
+    if (singleLine && ctx.newlineTokens?.has(t)) return lo + p + 1;
+  }
+  return undefined;
+}
+
+function result(r: Row, canvasLength: number, pad: number): SampleResult {
+  const tokens = [...r.done, ...r.x];
+  const logProbs = [...r.doneLogProbs, ...r.logProbs];
+  const end = Math.min(r.end ?? canvasLength, canvasLength);
+  const canvas = new Array<number>(canvasLength).fill(pad);
+  const lps = new Array<number>(canvasLength).fill(0);
+  for (let p = 0; p < end; p++) {
+    canvas[p] = tokens[p];
+    lps[p] = logProbs[p];
+  }
+  // The pad the model chose keeps its log-probability (it scores an empty completion).
+  if (end < canvasLength && tokens[end] === pad) lps[end] = logProbs[end];
+  return { canvas, logProbs: lps, steps: r.steps };
+}
+
+/**
+ * One pass for every live row: the `pending` tokens of the block decided last (causal: each reads
+ * the past and the pending tokens up to itself), then the current block (each position reads the
+ * past, the pending tokens and the whole block). Inputs start at position `start` (= past length).
+ * Logits come back for the last pending token (it predicts the block's position 0) and the block.
+ */
+export function blockPass(model: Model, rows: readonly { done: readonly number[]; x: readonly number[] }[], past: KvCache, start: number, pending: number, size: number): Promise<ForwardOutput> {
+  const B = rows.length;
+  const S = pending + size;
+  const P = past.length;
   const inputIds = new Array<number>(B * S);
   const positionIds = new Array<number>(B * S);
   const attentionMask = new Uint8Array(B * S * (P + S));
-  xs.forEach((x, b) => {
+  rows.forEach((r, b) => {
     for (let i = 0; i < S; i++) {
-      inputIds[b * S + i] = i < x.length ? x[i] : filler;
-      positionIds[b * S + i] = P + i;
+      inputIds[b * S + i] = i < pending ? r.done[r.done.length - pending + i] : r.x[i - pending];
+      positionIds[b * S + i] = start + i;
       const row = (b * S + i) * (P + S);
-      attentionMask.fill(1, row, row + P + x.length);
+      attentionMask.fill(1, row, row + P + (i < pending ? i + 1 : S));
     }
   });
-  return model.forward({ batch: B, seq: S, inputIds, positionIds, attentionMask, past: context.past });
+  return model.forward({ batch: B, seq: S, inputIds, positionIds, attentionMask, past: P > 0 ? past : undefined, logitsFrom: Math.max(0, pending - 1) });
 }
 
 /**
- * Tokens canvas position `p` may not take: mask and the sentinels always, <|pad|> before
+ * Tokens completion position `p` may not take: mask and the sentinels always, <|pad|> before
  * minTokens, line breaks at position 0 in single-line mode. Built once per run: the sampler asks
  * for every masked position at every step, and the line-break set can hold thousands of ids.
  */

@@ -25,8 +25,10 @@ export interface SamplerOptions {
 export interface InfillRequest {
   prefix: string;
   suffix: string;
-  /** One candidate per canvas length (in tokens); candidates are ranked by confidence. */
-  canvasLengths: number[];
+  /** The longest completion, in tokens (the model ends it earlier by writing <|pad|>). */
+  canvasLength: number;
+  /** Completions to write (default 1), each opening with a different first token; ranked by confidence. */
+  candidates?: number;
   sampler: SamplerOptions;
   /** Token budgets (default 384 and 128); the host keeps the end of the prefix (cut at its start
    *  in coarse line steps, see prompt.ts) and the start of the suffix. */
@@ -77,7 +79,7 @@ export interface InfillResult {
   /** Sorted by confidence, best first. */
   candidates: InfillCandidate[];
   timings: InfillTimings;
-  /** Model forward passes for the whole request: the context pass (if any) and the canvas passes
+  /** Model forward passes for the whole request: the context pass (if any) and the block passes
    *  (candidates share them: they run as one batch). */
   forwards: number;
   canvasPasses: number;

@@ -19,12 +19,12 @@ export function floorFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   return Number.isFinite(n) && n > 0 ? n : DEFAULT_FLOOR_MS;
 }
 
-/** Forward passes a request may take: its steps (at least one per block), plus with the dual cache a
- *  full pass opening each block. Candidates run as one batch, so the longest canvas decides. */
+/** Forward passes a request may take: its steps, at least one per block, and at most one per
+ *  token (a block waiting for <|pad|> takes one per position). Candidates run as one batch. */
 export function estimatePasses(request: InfillRequest): number {
-  const canvas = Math.max(1, ...request.canvasLengths.filter((n) => Number.isFinite(n)));
+  const canvas = Number.isFinite(request.canvasLength) ? Math.max(1, request.canvasLength) : 1;
   const blocks = Math.ceil(canvas / Math.max(1, request.sampler.blockLength || 1));
-  return Math.max(request.sampler.steps || 1, blocks) + blocks;
+  return Math.max(request.sampler.steps || 1, blocks, canvas) + 1;
 }
 
 export class WatchdogClock {

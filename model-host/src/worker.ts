@@ -51,7 +51,7 @@ async function probeWindow(local: LocalEngine, info: ModelInfo): Promise<number 
     // Twice: the first pass pays the session's one-time allocations, the second is the one timed.
     for (let i = 0; i < 2; i++) r = await local.infill({
       // Every line is several tokens, so this fills the prefix budget.
-      prefix: 'value = compute(value, 1)\n'.repeat(window), suffix: '', canvasLengths: [canvas],
+      prefix: 'value = compute(value, 1)\n'.repeat(window), suffix: '', canvasLength: canvas,
       sampler: { steps: 1, blockLength: canvas, temperature: 0 },
       // reuseContext false: both runs compute the whole context (a cached one would time a canvas pass only).
       maxPrefixTokens: Math.max(0, window - 2 - canvas), maxSuffixTokens: 0, reuseContext: false,

@@ -1,12 +1,13 @@
 // Checks an exported model against the PyTorch reference logits that training/export.py stored in
 // parity.json (parity_fixture): a causal pass over a 40-token context, then a 12-token canvas pass
 // (all-ones mask) against its cache. Both run through the engine's own code: ModelSession.forward,
-// contextPass (the causal mask) and canvasPass (the canvas mask and positions).
+// contextPass (the causal mask) and blockPass (one block of 12 masks, nothing pending: the block's
+// mask and positions).
 import * as fs from 'node:fs';
 import { contextPass } from '../../model-host/src/context-cache';
 import { emptyKv } from '../../model-host/src/kv-cache';
 import { loadManifest } from '../../model-host/src/manifest';
-import { canvasPass } from '../../model-host/src/sampler';
+import { blockPass } from '../../model-host/src/sampler';
 import { ModelSession } from '../../model-host/src/session';
 import * as path from 'node:path';
 
@@ -51,8 +52,8 @@ export async function parity(modelDir: string): Promise<{ context: PassParity; c
     const ids = fx.context.input_ids;
     const ctx = await contextPass(session, ids, emptyKv(), true);
     const context = compare(ctx.logits, ctx.vocab, fx.context.rows, fx.context.logits, fx.context.argmax, fx.stride);
-    const state = { length: ids.length, past: ctx.present, lastLogits: ctx.logits.slice((ids.length - 1) * ctx.vocab) };
-    const out = await canvasPass(session, [fx.canvas.input_ids], state, files.manifest.special_tokens.mask);
+    const block = fx.canvas.input_ids;
+    const out = await blockPass(session, [{ done: [], x: block }], ctx.present, ids.length, 0, block.length);
     const rows = fx.canvas.input_ids.map((_, i) => i);
     const canvas = compare(out.logits, out.vocab, rows, fx.canvas.logits, fx.canvas.argmax, fx.stride);
     return { context, canvas };

@@ -1,11 +1,11 @@
-// Span policy, canvas ladders, the result cache, the scheduler and settings merging.
+// Span policy (mode, canvas length, candidates), the result cache, the scheduler and settings merging.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ResultCache } from '../../language-server/src/result-cache';
 import { debounce, RequestScheduler } from '../../language-server/src/scheduler';
 import { defaultSettings, engineKey, findPackageRoot, mergeSettings, resolveModelPath } from '../../language-server/src/settings';
-import { canvasLadder, decideMode, pickRungs, planCursorSpan, planSelectionSpan } from '../../language-server/src/span-policy';
+import { decideMode, planCursorSpan, planSelectionSpan } from '../../language-server/src/span-policy';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { buildCursorContext } from '../../language-server/src/context';
@@ -30,33 +30,46 @@ test('span mode: mid-line, block openers, blank lines, ordinary line ends', () =
   assert.equal(decideMode('undo', ''), 'single-line');
 });
 
-test('canvas ladders: whole blocks, capped by max tokens, longest always kept', () => {
-  assert.deepEqual(canvasLadder(24, 3, 8), [8, 16, 24]);
-  assert.deepEqual(canvasLadder(64, 2, 8), [32, 64]);
-  assert.deepEqual(canvasLadder(4, 3, 8), [8]);
-  assert.deepEqual(pickRungs([8, 16, 24], 1), [24]);
-  assert.deepEqual(pickRungs([8, 16, 24], 2), [8, 24]);
-  assert.deepEqual(pickRungs([8, 16, 24], 5), [8, 16, 24]);
+test('cursor plans: one canvas of the mode\'s max tokens, capped by the model\'s window; candidates from the settings', () => {
   const s = { ...defaults };
-  assert.deepEqual(planCursorSpan('x = ', '', s), { mode: 'single-line', maxTokens: 24, canvasLengths: [8, 24] });
-  assert.deepEqual(planCursorSpan('def f():', '', s), { mode: 'multi-line', maxTokens: 64, canvasLengths: [32, 64] });
-  assert.deepEqual(planCursorSpan('def f():', '', { ...s, candidates: 1 }).canvasLengths, [64]);
-  // The model's window caps every rung, whatever the settings ask for.
-  assert.deepEqual(planCursorSpan('x = ', '', s, 20).canvasLengths, [8, 16]);
-  assert.deepEqual(planCursorSpan('def f():', '', { ...s, maxTokensMultiLine: 512 }, 126).canvasLengths, [120]);
-  assert.deepEqual(planCursorSpan('x = ', '', s, 5).canvasLengths, [5]);
+  assert.equal(s.candidates, 1, 'one candidate by default');
+  assert.deepEqual(planCursorSpan('x = ', '', s), { mode: 'single-line', maxTokens: 24, canvasLength: 24, candidates: 1 });
+  assert.deepEqual(planCursorSpan('def f():', '', s), { mode: 'multi-line', maxTokens: 64, canvasLength: 64, candidates: 1 });
+  assert.deepEqual(planCursorSpan('    x = foo(', 'a, b)', { ...s, maxTokensSingleLine: 40, candidates: 3 }),
+    { mode: 'single-line', maxTokens: 40, canvasLength: 40, candidates: 3 });
+  // The canvas is a ceiling, not rounded to blocks: any max tokens is taken as it is.
+  assert.equal(planCursorSpan('def f():', '', { ...s, maxTokensMultiLine: 37 }).canvasLength, 37);
+  // The model's window caps the canvas (not maxTokens), whatever the settings ask for.
+  assert.deepEqual(planCursorSpan('x = ', '', s, 20), { mode: 'single-line', maxTokens: 24, canvasLength: 20, candidates: 1 });
+  assert.equal(planCursorSpan('def f():', '', { ...s, maxTokensMultiLine: 512 }, 126).canvasLength, 126);
+  assert.equal(planCursorSpan('x = ', '', s, 5.9).canvasLength, 5, 'a fractional window rounds down');
+  assert.equal(planCursorSpan('x = ', '', s, 0).canvasLength, 1, 'never below one token');
+  assert.equal(planCursorSpan('x = ', '', s, 1000).canvasLength, 24, 'a roomy window leaves max tokens');
+  // Candidates: whole, at least one; the canvas does not depend on them.
+  assert.equal(planCursorSpan('x = ', '', { ...s, candidates: 2 }).candidates, 2);
+  assert.equal(planCursorSpan('x = ', '', { ...s, candidates: 2.7 }).candidates, 2);
+  assert.equal(planCursorSpan('x = ', '', { ...s, candidates: 0 }).candidates, 1);
+  assert.equal(planCursorSpan('x = ', '', { ...s, candidates: 5 }).canvasLength, 24);
 });
 
-test('selection canvas: ceil(tokens*1.5)+8 in whole blocks, capped', () => {
-  const s = { ...defaults, candidates: 1 };
-  const plan = planSelectionSpan('return a + b', s); // 12 chars ≈ 4 tokens → 14 → 16
-  assert.deepEqual(plan.canvasLengths, [16]);
-  assert.equal(plan.mode, 'single-line');
+test('selection plans: ceil(tokens*1.5)+8, capped at 256 and by the window; mode from line breaks', () => {
+  const s = { ...defaults };
+  // 12 chars ≈ 4 tokens → 6 + 8 = 14, not rounded to blocks.
+  assert.deepEqual(planSelectionSpan('return a + b', s), { mode: 'single-line', maxTokens: 14, canvasLength: 14, candidates: 1 });
+  // 60 chars ≈ 20 tokens → 38; candidates do not change the canvas.
+  assert.deepEqual(planSelectionSpan('x'.repeat(60), { ...s, candidates: 2 }), { mode: 'single-line', maxTokens: 38, canvasLength: 38, candidates: 2 });
+  // 61 chars ≈ 21 tokens → ceil(31.5) + 8 = 40.
+  assert.equal(planSelectionSpan('x'.repeat(61), s).canvasLength, 40);
   assert.equal(planSelectionSpan('a\nb', s).mode, 'multi-line');
-  assert.deepEqual(planSelectionSpan('x'.repeat(100000), s).canvasLengths, [256]);
-  assert.deepEqual(planSelectionSpan('x'.repeat(100000), s, 126).canvasLengths, [120]);
-  // 60 chars ≈ 20 tokens: 38 → 40, and the tighter 0.75x + 8 = 23 → 24.
-  assert.deepEqual(planSelectionSpan('x'.repeat(60), { ...s, candidates: 2 }).canvasLengths, [24, 40]);
+  assert.equal(planSelectionSpan('a\nb', s).canvasLength, 10);
+  assert.equal(planSelectionSpan('x'.repeat(100000), s).canvasLength, 256);
+  assert.equal(planSelectionSpan('x'.repeat(100000), s, 126).canvasLength, 126);
+  assert.equal(planSelectionSpan('return a + b', s, 10).canvasLength, 10);
+  // The settings' max tokens do not cap a selection: it is replaced wholesale.
+  assert.equal(planSelectionSpan('x'.repeat(300), { ...s, maxTokensSingleLine: 8, maxTokensMultiLine: 8 }).canvasLength, 158);
+  // An empty or blank selection is a cursor on a blank line.
+  assert.deepEqual(planSelectionSpan('', s), planCursorSpan('', '', s));
+  assert.deepEqual(planSelectionSpan('  \n\t', { ...s, candidates: 3 }, 50), { mode: 'multi-line', maxTokens: 64, canvasLength: 50, candidates: 3 });
 });
 
 test('result cache: typing through a completion returns the rest', () => {

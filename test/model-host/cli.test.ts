@@ -20,13 +20,15 @@ test('the CLI fills a hole at a cursor, a selection, or between two files, and p
   try {
     const file = path.join(dir, 'a.py');
     fs.writeFileSync(file, 'def add(a, b):\r\n    return a + b\r\n');
-    const common = ['--model', tiny, '--device', 'cpu', '--threads', '1', '--canvas', '8,16', '--steps', '8'];
+    const common = ['--model', tiny, '--device', 'cpu', '--threads', '1', '--canvas', '16', '--candidates', '2', '--steps', '8'];
     const r = run([...common, '--file', file, '--line', '1', '--col', '11']);
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout);
     assert.equal(typeof out.completion, 'string');
     assert.equal(out.completion, out.candidates[0].text);
     assert.equal(out.candidates.length, 2);
+    assert.ok(out.candidates[0].confidence >= out.candidates[1].confidence, 'best first');
+    assert.ok(out.candidates.every((c: { canvasLength: number }) => c.canvasLength === 16));
     assert.equal(out.model, 'tiny');
     assert.equal(out.provider, 'cpu');
     assert.ok(out.forwards >= 2 && out.timings.totalMs > 0);
@@ -40,6 +42,10 @@ test('the CLI fills a hole at a cursor, a selection, or between two files, and p
     const files = run([...common, '--prefix-file', path.join(dir, 'p.txt'), '--suffix-file', path.join(dir, 's.txt')]);
     assert.equal(files.status, 0, files.stderr);
     assert.equal(JSON.parse(files.stdout).candidates.length, 2);
+    // One candidate unless asked for more.
+    const one = run(common.filter((a, i) => a !== '--candidates' && common[i - 1] !== '--candidates').concat(['--file', file, '--line', '1', '--col', '11']));
+    assert.equal(one.status, 0, one.stderr);
+    assert.equal(JSON.parse(one.stdout).candidates.length, 1);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -55,6 +61,8 @@ test('bad arguments exit 2 with usage; a model that cannot load exits 3 with its
       ['--file', file, '--line', '5', '--col', '0'],
       ['--file', file, '--line', '0', '--col', '9'],
       ['--file', file, '--line', '0', '--col', '0', '--canvas', '8,x'],
+      ['--file', file, '--line', '0', '--col', '0', '--canvas', '8,16'],
+      ['--file', file, '--line', '0', '--col', '0', '--candidates', '0'],
       ['--file', file, '--line', '0', '--col', '0', '--device', 'tpu'],
       ['--file', file, '--line', '0', '--col', '0', '--frobnicate'],
       [],

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { ContextCache } from '../../model-host/src/context-cache';
 import { concatKv, emptyKv, repeatKv, sliceKv, type KvCache } from '../../model-host/src/kv-cache';
 import { loadManifest, type ModelFiles } from '../../model-host/src/manifest';
-import { canvasPass, type ContextState } from '../../model-host/src/sampler';
+import { blockPass, type ContextState } from '../../model-host/src/sampler';
 import { ModelSession } from '../../model-host/src/session';
 import { CodeTokenizer } from '../../model-host/src/tokenizer';
 import { modelsDir } from '../helpers/paths';
@@ -45,7 +45,7 @@ function argmax(a: Float32Array): number {
 }
 
 /**
- * Warm and cold states agree: the next-token logits, the K/V, and a canvas pass against each.
+ * Warm and cold states agree: the next-token logits, the K/V, and a block pass against each.
  * The int8 graph quantizes activations with one scale per pass, so K/V computed in two passes
  * differ slightly from one pass over everything: 3% of the largest value bounds that (a wrong
  * position or cache layout moves them by far more).
@@ -64,9 +64,10 @@ async function assertSameState(warm: ContextState, cold: ContextState): Promise<
     && maxDiff(warm.past.value, cold.past.value) < 0.03 * largest(cold.past.value));
   const { mask } = files.manifest.special_tokens;
   const canvas = [...tok.encode(' x +'), mask, mask, mask];
-  const a = await canvasPass(session, [canvas], warm, mask);
-  const b = await canvasPass(session, [canvas], cold, mask);
-  assert.ok(maxDiff(a.logits, b.logits) < 0.03 * largest(b.logits), `canvas logits differ by ${maxDiff(a.logits, b.logits)}`);
+  const pass = (state: ContextState) => blockPass(session, [{ done: [], x: canvas }], state.past, state.length, 0, canvas.length);
+  const a = await pass(warm);
+  const b = await pass(cold);
+  assert.ok(maxDiff(a.logits, b.logits) < 0.03 * largest(b.logits), `block logits differ by ${maxDiff(a.logits, b.logits)}`);
 }
 
 const cold = async (context: number[]) => (await new ContextCache(shape()).prepare(session, 'cold', context, false)).state;

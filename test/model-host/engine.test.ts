@@ -9,10 +9,11 @@ import type { InfillRequest, SamplerOptions } from '../../model-host/src/types';
 import { modelsDir } from '../helpers/paths';
 
 const greedy: SamplerOptions = { steps: 16, blockLength: 8, temperature: 0, threshold: 0.9 };
-const request = (sampler: Partial<SamplerOptions> = {}, canvasLengths = [16]): InfillRequest => ({
+const request = (sampler: Partial<SamplerOptions> = {}, canvasLength = 16, candidates?: number): InfillRequest => ({
   prefix: 'import os\n\n\ndef list_files(root):\n    result = []\n    for name in os.listdir(root):\n        ',
   suffix: '\n    return result\n',
-  canvasLengths,
+  canvasLength,
+  candidates,
   sampler: { ...greedy, ...sampler },
 });
 
@@ -32,10 +33,10 @@ test('load is idempotent', async () => {
   assert.equal(await engine.load(), await engine.load());
 });
 
-test('one candidate per canvas length, ranked by confidence, with consistent counts', async () => {
-  const r = await engine.infill(request({ temperature: 1, seed: 5 }, [8, 16, 24]));
-  assert.equal(r.candidates.length, 3);
-  assert.deepEqual(r.candidates.map((c) => c.canvasLength).sort((a, b) => a - b), [8, 16, 24]);
+test('candidates share one canvas length and their passes, ranked by confidence, with consistent counts', async () => {
+  const r = await engine.infill(request({ temperature: 1, seed: 5 }, 16, 2));
+  assert.equal(r.candidates.length, 2);
+  assert.deepEqual(r.candidates.map((c) => c.canvasLength), [16, 16]);
   for (let i = 1; i < r.candidates.length; i++) assert.ok(r.candidates[i - 1].confidence >= r.candidates[i].confidence);
   for (const c of r.candidates) {
     assert.ok(Number.isFinite(c.confidence) && c.confidence <= 0);
@@ -52,9 +53,31 @@ test('one candidate per canvas length, ranked by confidence, with consistent cou
 });
 
 test('greedy requests are deterministic', async () => {
-  const a = await engine.infill(request({}, [8, 16]));
-  const b = await engine.infill(request({}, [8, 16]));
+  const a = await engine.infill(request({}, 16, 2));
+  const b = await engine.infill(request({}, 16, 2));
   assert.deepEqual(a.candidates, b.candidates);
+});
+
+test('two candidates open with the two most likely first tokens, ranked by confidence', async () => {
+  // No blanks end the prefix, so no token healing: a candidate's text starts with its first token's text.
+  const base = { ...request(), prefix: 'import os\n\n\ndef list_files(root):\n    result = []\n    for name in os.listdir(root):\n        result.append(' };
+  // A canvas of one token is the first token alone: the most likely, then the second most likely.
+  const first = await engine.infill({ ...base, canvasLength: 1, candidates: 2 });
+  assert.equal(first.canvasPasses, 0, 'the context\'s last logits give the first token: no block pass');
+  assert.equal(first.candidates.length, 2);
+  assert.deepEqual(first.candidates.map((c) => c.tokens), [1, 1]);
+  const [top, second] = first.candidates.map((c) => c.text);
+  assert.notEqual(top, second, 'different first tokens');
+  assert.ok(first.candidates[0].confidence > first.candidates[1].confidence, 'the most likely first token ranks first');
+  assert.equal((await engine.infill({ ...base, canvasLength: 1 })).candidates[0].text, top, 'one candidate is the greedy one');
+  // Longer completions keep those openings, one each, and are ranked by their whole confidence.
+  const r = await engine.infill({ ...base, candidates: 2 });
+  assert.equal(r.candidates.length, 2);
+  assert.ok(r.candidates[0].confidence >= r.candidates[1].confidence);
+  const [a, b] = r.candidates.map((c) => c.text);
+  assert.ok((a.startsWith(top) && b.startsWith(second)) || (a.startsWith(second) && b.startsWith(top)), JSON.stringify({ a, b, top, second }));
+  // Every candidate has the request's one canvas length as its ceiling.
+  assert.ok(r.candidates.every((c) => c.canvasLength === 16 && c.tokens <= 16));
 });
 
 test('budgets keep the start of the suffix and cut the prefix at its start, in whole steps of lines', async () => {
@@ -83,7 +106,7 @@ test('typing at the end of a long prefix reuses the context: a few tokens per ke
     const computed: number[] = [];
     for (const ch of 'for v in values:\n        total += v\n') {
       prefix += ch;
-      const r = await e.infill({ ...request({ steps: 2, blockLength: 8 }, [8]), prefix, suffix, document: 'file:///a.py' });
+      const r = await e.infill({ ...request({ steps: 2, blockLength: 8 }, 8), prefix, suffix, document: 'file:///a.py' });
       computed.push(r.context.computed);
       assert.equal(r.context.computed + r.context.reused, r.context.tokens);
     }
@@ -93,9 +116,9 @@ test('typing at the end of a long prefix reuses the context: a few tokens per ke
     assert.ok(big.length <= 1, `at most one cut of the prefix's start over two lines of typing: ${later}`);
     assert.ok(later.filter((n) => n <= 3).length >= later.length - 3, `a keystroke computes 1-3 tokens: ${later}`);
     // Another document has its own entry; the first one is still warm.
-    const other = await e.infill({ ...request({ steps: 2 }, [8]), prefix: 'import os\n', suffix: '', document: 'file:///b.py' });
+    const other = await e.infill({ ...request({ steps: 2 }, 8), prefix: 'import os\n', suffix: '', document: 'file:///b.py' });
     assert.equal(other.context.reused, 0);
-    const back = await e.infill({ ...request({ steps: 2 }, [8]), prefix, suffix, document: 'file:///a.py' });
+    const back = await e.infill({ ...request({ steps: 2 }, 8), prefix, suffix, document: 'file:///a.py' });
     assert.equal(back.context.computed, 0);
     assert.deepEqual(e.contextCache?.documents, ['file:///b.py', 'file:///a.py']);
   } finally {
@@ -104,7 +127,7 @@ test('typing at the end of a long prefix reuses the context: a few tokens per ke
 });
 
 test('a warm request completes as a cold one does', async () => {
-  const base = request({}, [8, 16]);
+  const base = request({}, 16, 2);
   await engine.infill({ ...base, prefix: base.prefix.slice(0, -4), document: 'warm' });
   const warm = await engine.infill({ ...base, document: 'warm' });
   const cold = await engine.infill({ ...base, reuseContext: false });
@@ -114,22 +137,24 @@ test('a warm request completes as a cold one does', async () => {
 
 test('single-line completions end at a line break', async () => {
   for (const canvas of [8, 16, 24]) {
-    const r = await engine.infill(request({ singleLine: true, steps: canvas }, [canvas]));
+    const r = await engine.infill(request({ singleLine: true, steps: canvas }, canvas, 2));
     for (const c of r.candidates) assert.ok(!/[\r\n]/.test(c.text), JSON.stringify(c.text));
   }
 });
 
-test('a canvas longer than the model\'s positions is refused', async () => {
-  await assert.rejects(engine.infill(request({}, [9000])), /does not fit the model's 8192 positions/);
-  await assert.rejects(engine.infill(request({}, [])), /canvasLengths must be positive integers/);
+test('a canvas longer than the model\'s positions, or a canvas or candidate count that is not a positive integer, is refused', async () => {
+  await assert.rejects(engine.infill(request({}, 9000)), /does not fit the model's 8192 positions/);
+  await assert.rejects(engine.infill(request({}, 0)), /canvasLength must be a positive integer/);
+  await assert.rejects(engine.infill(request({}, 2.5)), /canvasLength must be a positive integer/);
+  await assert.rejects(engine.infill(request({}, 16, 0)), /candidates must be a positive integer/);
 });
 
 test('cancellation rejects with CancelledError and the engine keeps serving', async () => {
   const ac = new AbortController();
-  const running = engine.infill(request({ steps: 64, threshold: 0 }, [64]), ac.signal);
+  const running = engine.infill(request({ steps: 64, threshold: 0 }, 64), ac.signal);
   setImmediate(() => ac.abort());
   await assert.rejects(running, CancelledError);
-  const r = await engine.infill(request({}, [8]));
+  const r = await engine.infill(request({}, 8));
   assert.equal(r.candidates.length, 1);
 });
 
