@@ -91,7 +91,7 @@ async function main(): Promise<void> {
   const md = `## Engine knobs for single-line ghost text (warm context, engine in process)\n\nmodel ${path.basename(modelDir)}; ${holes.length} single-line held-out holes `
     + `(${files.map((f) => path.basename(f)).join(', ')}); ${machine()}; ${new Date().toISOString().slice(0, 10)}. One knob changed from the shipped defaults per row; `
     + 'latency is the engine\'s (no server, no debounce); quality on the same holes.\n\n'
-    + table(['variant', 'canvas length', 'candidates', 'p50 ms', 'p95 ms', 'canvas passes (mean)', 'context tokens computed (mean)', 'in the model', 'exact match', 'edit similarity'], rows);
+    + table(['variant', 'canvas length', 'candidates', 'p50 ms', 'p95 ms', 'block passes (mean)', 'context tokens computed (mean)', 'in the model', 'exact match', 'edit similarity'], rows);
   writeResults(a.out ?? path.join(repoRoot, 'bench/results'), 'bench-knobs', { model: path.basename(modelDir), machine: machine(), date: new Date().toISOString(), holes: holes.length, results }, md);
 }
 

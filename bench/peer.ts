@@ -88,7 +88,7 @@ const p = (xs: number[], q: number) => percentile(xs, q);
 const afterDebounce = (t: TypingStats) => t.typing.filter((_, i) => t.typingModes[i] === 'single-line').map((ms) => Math.max(0, ms - t.debounceMs));
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 
-/** Per finished engine run: context tokens computed, canvas passes, ms in the model versus the rest of the engine. */
+/** Per finished engine run: context tokens computed, block passes, ms in the model versus the rest of the engine. */
 function breakdown(label: string, traces: Trace[]): (string | number)[] {
   const computed = traces.map((t) => t.context.computed);
   const model = traces.map((t) => t.modelMs ?? 0);
@@ -166,7 +166,7 @@ async function main(): Promise<void> {
     + (peer ? `Peer: the same base GGUF, prefix only (${peer.window} tokens), greedy to the end of the line, prompt cache on.` : 'Peer: not run (--no-peer).')
     + '\n\n' + table(header, rows)
     + '\n### Per request (finished engine runs; context tokens computed p50 / max, of the mean context length; ms p50 / p95)\n\n'
-    + table(['requests', 'runs', 'context tokens computed', 'context tokens', 'canvas passes (mean)', 'ms in the model', 'ms elsewhere (server latency - model)'],
+    + table(['requests', 'runs', 'context tokens computed', 'context tokens', 'block passes (mean)', 'ms in the model', 'ms elsewhere (server latency - model)'],
       runs.flatMap(({ variant, typing: r }) => [
         breakdown(`${variant.label}: first after open`, r.traces.first), breakdown(`${variant.label}: typing, single-line`, r.traces.typing.filter((x) => x.mode === 'single-line')),
         breakdown(`${variant.label}: typing, multi-line (after an opener)`, r.traces.typing.filter((x) => x.mode !== 'single-line')),

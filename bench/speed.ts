@@ -2,7 +2,7 @@
 // threshold) and with threshold parallel decoding, each with a cold context (computed afresh) and
 // with a warm one (the context cache holds the hole's text as it was three characters earlier:
 // the request after a few keystrokes). Per request it reports the context tokens computed and
-// reused, the canvas passes, and the time in the model versus elsewhere. Quality (exact match) is
+// reused, the block passes, and the time in the model versus elsewhere. Quality (exact match) is
 // printed next to speed so that speed is never bought with silent quality loss.
 //   node out/bench/speed.js [--model DIR] [--n 30] [--src language-server/src]
 import * as path from 'node:path';
@@ -69,7 +69,7 @@ async function main(): Promise<void> {
   const md = `## Sampler speed\n\nmodel ${info.name} (${info.parameters.toLocaleString()} parameters) on ${info.provider}, ${machine()}; `
     + `${n} held-out holes per kind from this repository's own sources; greedy, block 8, steps = canvas; threshold 0.9; `
     + 'warm = the context cache holds the text from three characters earlier.\n\n'
-    + table(['holes', 'sampler', 'p50 ms', 'p95 ms', 'context tokens computed / reused (mean)', 'canvas passes/token', 'in the model', 'tokens/s', 'exact match', 'peak RSS MiB'],
+    + table(['holes', 'sampler', 'p50 ms', 'p95 ms', 'context tokens computed / reused (mean)', 'block passes/token', 'in the model', 'tokens/s', 'exact match', 'peak RSS MiB'],
       rows.map((r) => [r.kind, r.variant, r.p50.toFixed(0), r.p95.toFixed(0), `${r.contextComputed.toFixed(1)} / ${r.contextReused.toFixed(1)}`,
         r.canvasPassesPerToken.toFixed(2), `${(100 * r.modelShare).toFixed(0)}%`, r.tokensPerSecond.toFixed(0), (100 * r.exact).toFixed(1) + '%', r.rssMiB.toFixed(0)]));
   writeResults(a.out ?? path.join(repoRoot, 'bench/results'), 'bench-speed', { model: info.name, machine: machine(), rows }, md);

@@ -8,7 +8,7 @@
 //   3. first completion after a warm start: the same file opened again under another name, the
 //      cursor reported, a short pause (a user reading), then an explicit request.
 // The server runs with DIFFUSION_INFILL_TRACE=1, so each finished engine run logs its breakdown
-// (context tokens computed/reused, canvas passes, ms in the model), read back here.
+// (context tokens computed/reused, block passes, ms in the model), read back here.
 import { CancellationTokenSource, type Position } from 'vscode-languageserver-protocol/node';
 import { cursorMoved } from '../language-server/src/protocol';
 import { decideMode, type SpanMode } from '../language-server/src/span-policy';
