@@ -135,8 +135,10 @@ async function main(): Promise<void> {
     const by: Record<string, { n: number; exact: number; sim: number }> = {};
     const tick = progress('holes', holes.length);
     for (const [i, h] of holes.entries()) {
-      const canvas = h.middle.includes('\n') ? 64 : 24;
-      const r = await engine.infill({ prefix: h.prefix, suffix: h.suffix, canvasLength: canvas, sampler: greedy(canvas) });
+      // A hole inside one line is filled the way the editor fills it: single-line mode, cut at the line break.
+      const singleLine = !h.middle.replace(/\n+$/, '').includes('\n');
+      const canvas = singleLine ? 24 : 64;
+      const r = await engine.infill({ prefix: h.prefix, suffix: h.suffix, canvasLength: canvas, sampler: { ...greedy(canvas), singleLine } });
       const got = (r.candidates[0]?.text ?? '').trimEnd();
       const want = h.middle.trimEnd();
       for (const key of ['all', h.language]) {

@@ -57,6 +57,8 @@ def main():
         # Tokenizing is part of the latency, as it is of ours.
         t = time.perf_counter()
         ids = llm.tokenize(prefix.encode("utf-8")[start:], add_bos=False, special=False)[-args.window:]
+        # A hole at the very start of a file: the base then reads its end-of-text marker (id 0), as in training/sample.py.
+        ids = ids or [0]
         out = llm.create_completion(ids, max_tokens=24, temperature=0.0, stop=["\n"])
         return out["choices"][0]["text"], (time.perf_counter() - t) * 1000
 
