@@ -32,12 +32,12 @@ describe('settings apply without a reload', () => {
     const a = await api();
     await waitForStatus(a, 'ready', isReady);
     // Make the pass count follow `steps`: one candidate on a canvas of one block (8 tokens), no
-    // early commits above a confidence threshold, no context reuse. Then steps 1 commits the block
-    // in one pass (plus one for a <|pad|> waiting its turn), steps 8 one token per pass until the
-    // completion's end is decided.
+    // early commits above a confidence threshold, no context reuse, and sampled tokens (greedy, the
+    // model often ends a line after a token or two, and then steps hardly matter). Then steps 1
+    // commits the block in about one pass, steps 8 one token per pass.
     // Every settings change also empties the server's result cache, so each request runs the model.
     restore = await setUserSettings({
-      candidates: 1, blockLength: 8, 'maxTokens.singleLine': 8, 'maxTokens.multiLine': 8, confidenceThreshold: 0, cache: false,
+      candidates: 1, blockLength: 8, 'maxTokens.singleLine': 8, 'maxTokens.multiLine': 8, confidenceThreshold: 0, cache: false, temperature: 1.5,
     });
     const few: number[] = [];
     const many: number[] = [];
