@@ -49,16 +49,16 @@ async function main(): Promise<void> {
   const masks = (n: number) => new Array<number>(n).fill(mask);
   for (const c of [8, 16, 24]) {
     const input = [{ done: [], x: masks(c) }];
-    add(`block of ${c} against 512 cached`, c, await time(() => blockPass(session, input, past, 512, 0, c)));
+    add(`block of ${c} against 512 cached`, c, await time(() => blockPass(session, input, past, 0)));
   }
   // From the second block on, a block's first pass also appends the block decided before it.
   const decided = sequence(9).slice(1);
   add('block of 8 after the 8 decided before it, against 512 cached', 16,
-    await time(() => blockPass(session, [{ done: decided, x: masks(8) }], past, 512, 8, 8)));
+    await time(() => blockPass(session, [{ done: decided, x: masks(8) }], past, 8)));
   // Two candidates (rows with different first tokens) as one batch: every pass runs both rows.
   const pair = repeatKv(past, 2, shape);
   add('block of 8 as a batch of 2 rows against 512 cached', 16,
-    await time(() => blockPass(session, [{ done: [], x: masks(8) }, { done: [], x: masks(8) }], pair, 512, 0, 8)));
+    await time(() => blockPass(session, [{ done: [], x: masks(8) }, { done: [], x: masks(8) }], pair, 0)));
   const kept = sliceKv(full.present, 509, shape);
   add('context, 3 new tokens against 509 cached', 3, await time(() => contextPass(session, x.slice(509), kept)));
   await session.release();

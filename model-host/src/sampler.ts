@@ -138,7 +138,7 @@ export async function sample(
       // position 0 alone needs only the logits the context already gave.
       let out: ForwardOutput | undefined;
       if (pending > 0 || todo.some((m) => m.some((p) => p > 0))) {
-        out = await blockPass(model, live, past, context.length + lo - pending, pending, size);
+        out = await blockPass(model, live, past, pending);
         forwards++;
         if (pending > 0) {
           past = concatKv(past, sliceKv(out.present, pending, ctx.shape), ctx.shape);
@@ -234,12 +234,13 @@ function result(r: Row, canvasLength: number, pad: number): SampleResult {
 /**
  * One pass for every live row: the `pending` tokens of the block decided last (causal: each reads
  * the past and the pending tokens up to itself), then the current block (each position reads the
- * past, the pending tokens and the whole block). Inputs start at position `start` (= past length).
- * Logits come back for the last pending token (it predicts the block's position 0) and the block.
+ * past, the pending tokens and the whole block). Inputs take the positions right after the past;
+ * every row's block has the same length. Logits come back for the last pending token (it predicts
+ * the block's position 0) and the block.
  */
-export function blockPass(model: Model, rows: readonly { done: readonly number[]; x: readonly number[] }[], past: KvCache, start: number, pending: number, size: number): Promise<ForwardOutput> {
+export function blockPass(model: Model, rows: readonly { done: readonly number[]; x: readonly number[] }[], past: KvCache, pending: number): Promise<ForwardOutput> {
   const B = rows.length;
-  const S = pending + size;
+  const S = pending + rows[0].x.length;
   const P = past.length;
   const inputIds = new Array<number>(B * S);
   const positionIds = new Array<number>(B * S);
@@ -247,7 +248,7 @@ export function blockPass(model: Model, rows: readonly { done: readonly number[]
   rows.forEach((r, b) => {
     for (let i = 0; i < S; i++) {
       inputIds[b * S + i] = i < pending ? r.done[r.done.length - pending + i] : r.x[i - pending];
-      positionIds[b * S + i] = start + i;
+      positionIds[b * S + i] = P + i;
       const row = (b * S + i) * (P + S);
       attentionMask.fill(1, row, row + P + (i < pending ? i + 1 : S));
     }

@@ -53,7 +53,7 @@ export async function parity(modelDir: string): Promise<{ context: PassParity; c
     const ctx = await contextPass(session, ids, emptyKv(), true);
     const context = compare(ctx.logits, ctx.vocab, fx.context.rows, fx.context.logits, fx.context.argmax, fx.stride);
     const block = fx.canvas.input_ids;
-    const out = await blockPass(session, [{ done: [], x: block }], ctx.present, ids.length, 0, block.length);
+    const out = await blockPass(session, [{ done: [], x: block }], ctx.present, 0);
     const rows = fx.canvas.input_ids.map((_, i) => i);
     const canvas = compare(out.logits, out.vocab, rows, fx.canvas.logits, fx.canvas.argmax, fx.stride);
     return { context, canvas };

@@ -64,7 +64,7 @@ async function assertSameState(warm: ContextState, cold: ContextState): Promise<
     && maxDiff(warm.past.value, cold.past.value) < 0.03 * largest(cold.past.value));
   const { mask } = files.manifest.special_tokens;
   const canvas = [...tok.encode(' x +'), mask, mask, mask];
-  const pass = (state: ContextState) => blockPass(session, [{ done: [], x: canvas }], state.past, state.length, 0, canvas.length);
+  const pass = (state: ContextState) => blockPass(session, [{ done: [], x: canvas }], state.past, 0);
   const a = await pass(warm);
   const b = await pass(cold);
   assert.ok(maxDiff(a.logits, b.logits) < 0.03 * largest(b.logits), `block logits differ by ${maxDiff(a.logits, b.logits)}`);

@@ -143,13 +143,12 @@ test('appending a decided block inside the next block\'s pass equals appending i
   const { mask } = files.manifest.special_tokens;
   const decided = tok.encode('total / len(').slice(0, 4);
   const block = [mask, mask, mask, mask];
-  const N = context.length;
   // Folded: the decided tokens (causal) and the new block in one pass.
-  const folded = await blockPass(session, [{ done: decided, x: block }], context.past, N, decided.length, block.length);
+  const folded = await blockPass(session, [{ done: decided, x: block }], context.past, decided.length);
   // Separate: the decided tokens as a causal context pass, then the block against the longer cache.
   const appended = await contextPass(session, decided, context.past, true);
   const past = concatKv(context.past, appended.present, ctx.shape);
-  const alone = await blockPass(session, [{ done: [], x: block }], past, N + decided.length, 0, block.length);
+  const alone = await blockPass(session, [{ done: [], x: block }], past, 0);
   const V = folded.vocab;
   assert.equal(folded.logits.length, (block.length + 1) * V, 'the last decided token and the block');
   let diff = 0;
