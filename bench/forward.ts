@@ -9,7 +9,7 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { contextPass } from '../model-host/src/context-cache';
-import { emptyKv, repeatKv, sliceKv } from '../model-host/src/kv-cache';
+import { emptyKv, repeatKv, truncateKv } from '../model-host/src/kv-cache';
 import { loadManifest } from '../model-host/src/manifest';
 import { blockPass } from '../model-host/src/sampler';
 import { ModelSession } from '../model-host/src/session';
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   const pair = repeatKv(past, 2, shape);
   add('block of 8 as a batch of 2 rows against 512 cached', 16,
     await time(() => blockPass(session, [{ done: [], x: masks(8) }, { done: [], x: masks(8) }], pair, 0)));
-  const kept = sliceKv(full.present, 509, shape);
+  const kept = truncateKv(full.present, 509);
   add('context, 3 new tokens against 509 cached', 3, await time(() => contextPass(session, x.slice(509), kept)));
   await session.release();
 

@@ -29,7 +29,7 @@ from lora import materialize
 from model import TINY, MaskPredictor, causal_mask
 
 INPUTS = ["input_ids", "position_ids", "attention_mask", "past_key", "past_value", "logits_from"]
-OUTPUTS = ["logits", "present_key", "present_value"]
+OUTPUTS = ["logits", "present_key", "present_value", "log_z"]
 PIECE_BYTES = 48 << 20
 
 
@@ -45,7 +45,12 @@ class Exported(torch.nn.Module):
         h, k, v = self.model.hidden(input_ids, position_ids, attention_mask, past_key, past_value)
         # A context pass needs the last position's logits only: skipping the others saves the
         # output head (vocab x d per position) and a [S, vocab] copy out of the runtime.
-        return h[:, logits_from[0]:] @ self.head, k, v
+        logits = h[:, logits_from[0]:] @ self.head
+        # Each row's log-normalizer, so the sampler's confidences need no exp over the vocabulary in
+        # JS (~1 ms a row there, a few dozen rows a request); the runtime's vectorised Exp does it.
+        top = logits.max(-1, keepdim=True).values
+        log_z = (logits - top).exp().sum(-1).log() + top.squeeze(-1)
+        return logits, k, v, log_z
 
 
 def export_onnx(model, path, opset=17):
@@ -61,7 +66,7 @@ def export_onnx(model, path, opset=17):
                       "attention_mask": {0: "batch", 1: "seq", 2: "past_plus_seq"},
                       "past_key": {1: "batch", 3: "past"}, "past_value": {1: "batch", 3: "past"},
                       "logits": {0: "batch", 1: "seq_from"}, "present_key": {1: "batch", 3: "seq"},
-                      "present_value": {1: "batch", 3: "seq"}},
+                      "present_value": {1: "batch", 3: "seq"}, "log_z": {0: "batch", 1: "seq_from"}},
     )
 
 

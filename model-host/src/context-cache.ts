@@ -7,7 +7,7 @@
 // One entry per document (the key a request carries), least recently used first out, under a
 // bound on documents and bytes.
 
-import { concatKv, emptyKv, kvBytes, sliceKv, type KvCache, type KvShape } from './kv-cache';
+import { appendKv, emptyKv, kvBytes, passMask, truncateKv, type KvCache, type KvShape } from './kv-cache';
 import type { ContextState, Model } from './sampler';
 
 export interface ContextStats {
@@ -23,6 +23,7 @@ interface Entry {
   ids: number[];
   kv: KvCache;
   lastLogits: Float32Array;
+  lastLogZ?: number;
 }
 
 export interface ContextCacheLimits {
@@ -43,11 +44,9 @@ export const DEFAULT_CONTEXT_CACHE: ContextCacheLimits = { maxDocuments: 4, maxB
 export function contextPass(model: Model, ids: readonly number[], past: KvCache, allLogits = false) {
   const n = ids.length;
   const P = past.length;
-  const attentionMask = new Uint8Array(n * (P + n));
-  for (let i = 0; i < n; i++) attentionMask.fill(1, i * (P + n), i * (P + n) + P + i + 1);
   return model.forward({
-    batch: 1, seq: n, inputIds: ids, positionIds: ids.map((_, i) => P + i), attentionMask, past: past.length ? past : undefined,
-    logitsFrom: allLogits ? 0 : n - 1,
+    batch: 1, seq: n, inputIds: ids, positionIds: ids.map((_, i) => P + i), attentionMask: passMask(past, 1, n, (i) => i + 1),
+    past: past.capacity ? past : undefined, logitsFrom: allLogits ? 0 : n - 1,
   });
 }
 
@@ -68,20 +67,22 @@ export class ContextCache {
     let state: ContextState;
     let computed: number;
     if (entry && common === ids.length && common === entry.ids.length) {
-      state = { length: ids.length, past: entry.kv, lastLogits: entry.lastLogits };
+      state = { length: ids.length, past: entry.kv, lastLogits: entry.lastLogits, lastLogZ: entry.lastLogZ };
       computed = 0;
     } else {
-      // At least the last token runs: its logits predict canvas position 0.
+      // At least the last token runs: its logits predict canvas position 0. The entry leaves the
+      // cache first: the new positions are written over its own from `keep` on (kv-cache.ts).
       const keep = Math.min(common, ids.length - 1);
-      const past = entry && keep > 0 ? sliceKv(entry.kv, keep, this.shape) : emptyKv();
+      if (entry) this.entries.delete(document);
+      const past = entry && keep > 0 ? truncateKv(entry.kv, keep) : emptyKv();
       const fresh = ids.slice(keep);
       const out = await contextPass(model, fresh, past);
-      const kv = concatKv(past, out.present, this.shape);
+      const kv = appendKv(past, out.present, this.shape);
       const lastLogits = out.logits.slice(out.logits.length - out.vocab);
-      state = { length: ids.length, past: kv, lastLogits };
+      state = { length: ids.length, past: kv, lastLogits, lastLogZ: out.logZ?.[out.logZ.length - 1] };
       computed = fresh.length;
     }
-    if (reuse) this.remember(document, { ids: [...ids], kv: state.past, lastLogits: state.lastLogits });
+    if (reuse) this.remember(document, { ids: [...ids], kv: state.past, lastLogits: state.lastLogits, lastLogZ: state.lastLogZ });
     return { state, stats: { tokens: ids.length, computed, reused: ids.length - computed } };
   }
 

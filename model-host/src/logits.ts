@@ -23,13 +23,15 @@ export interface Pick {
  * Chooses a token from `logits[offset .. offset + vocab)`, never one in `banned`.
  * temperature 0: the argmax; above 0: a sample from softmax(logits / temperature).
  * The returned probability is always under the untempered softmax (as LLaDA's confidence is).
+ * `logZ`, the row's log-normalizer over the whole vocabulary when the graph computed it, saves
+ * the greedy pick its exp over every token.
  */
 export function pickToken(
   logits: Float32Array, offset: number, vocab: number,
-  temperature: number, random: () => number, banned: ReadonlySet<number>,
+  temperature: number, random: () => number, banned: ReadonlySet<number>, logZ?: number,
 ): Pick {
   if (temperature === 0) {
-    const fast = greedyPick(logits, offset, vocab, banned);
+    const fast = greedyPick(logits, offset, vocab, banned, logZ);
     if (fast) return fast;
   }
   const isBanned = bannedFlags(banned, vocab);
@@ -48,10 +50,10 @@ export function pickToken(
     const d = logits[offset + t] - max;
     if (d > NEGLIGIBLE && isBanned[t] === 0) sum += Math.exp(d);
   }
-  const logZ = max + Math.log(sum);
+  const logAllowed = max + Math.log(sum);
   let id = argmax;
   if (temperature > 0) id = sampleTempered(logits, offset, vocab, temperature, max, random, banned);
-  const logProb = logits[offset + id] - logZ;
+  const logProb = logits[offset + id] - logAllowed;
   return { id, prob: Math.exp(logProb), logProb };
 }
 
@@ -74,11 +76,11 @@ const NEGLIGIBLE = -40;
 
 /**
  * The greedy pick without a set lookup per vocabulary entry (a 49k vocabulary, a dozen picks a
- * step): the argmax and the softmax sum over every token, then the banned tokens' terms taken out
- * of the sum. Exact when the argmax is allowed (the sum then holds its term, 1, so nothing
- * cancels); otherwise undefined, and the caller takes the general path.
+ * step): the argmax and the softmax sum over every token (from `logZ` when given), then the banned
+ * tokens' terms taken out of the sum. Exact when the argmax is allowed (the sum then holds its
+ * term, 1, so nothing cancels); otherwise undefined, and the caller takes the general path.
  */
-function greedyPick(logits: Float32Array, offset: number, vocab: number, banned: ReadonlySet<number>): Pick | undefined {
+function greedyPick(logits: Float32Array, offset: number, vocab: number, banned: ReadonlySet<number>, logZ?: number): Pick | undefined {
   let max = -Infinity;
   let argmax = -1;
   for (let t = 0; t < vocab; t++) {
@@ -90,9 +92,12 @@ function greedyPick(logits: Float32Array, offset: number, vocab: number, banned:
   }
   if (argmax < 0 || banned.has(argmax)) return undefined;
   let sum = 0;
-  for (let t = 0; t < vocab; t++) {
-    const d = logits[offset + t] - max;
-    if (d > NEGLIGIBLE) sum += Math.exp(d);
+  if (logZ !== undefined) sum = Math.exp(logZ - max);
+  else {
+    for (let t = 0; t < vocab; t++) {
+      const d = logits[offset + t] - max;
+      if (d > NEGLIGIBLE) sum += Math.exp(d);
+    }
   }
   for (const t of banned) {
     if (t < 0 || t >= vocab) continue;
@@ -126,9 +131,9 @@ function sampleTempered(
 }
 
 /** The `n` most likely allowed tokens, most likely first, each with its probability under the softmax over all allowed tokens. */
-export function rankedTokens(logits: Float32Array, offset: number, vocab: number, banned: ReadonlySet<number>, n: number): Pick[] {
-  const first = pickToken(logits, offset, vocab, 0, () => 0, banned);
-  const logZ = logits[offset + first.id] - first.logProb;
+export function rankedTokens(logits: Float32Array, offset: number, vocab: number, banned: ReadonlySet<number>, n: number, logZ?: number): Pick[] {
+  const first = pickToken(logits, offset, vocab, 0, () => 0, banned, logZ);
+  const logAllowed = logits[offset + first.id] - first.logProb;
   const out = [first];
   const taken = new Set(banned);
   while (out.length < n) {
@@ -136,7 +141,7 @@ export function rankedTokens(logits: Float32Array, offset: number, vocab: number
     let best = -1;
     for (let t = 0; t < vocab; t++) if (!taken.has(t) && (best < 0 || logits[offset + t] > logits[offset + best])) best = t;
     if (best < 0) break;
-    const logProb = logits[offset + best] - logZ;
+    const logProb = logits[offset + best] - logAllowed;
     out.push({ id: best, prob: Math.exp(logProb), logProb });
   }
   return out;

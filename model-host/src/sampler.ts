@@ -27,7 +27,7 @@
 
 import { CancelledError } from './errors';
 import { pickToken, rankedTokens, seededRandom, topK } from './logits';
-import { concatKv, repeatKv, selectRows, sliceKv, type KvShape } from './kv-cache';
+import { appendKv, passMask, repeatKv, selectRows, truncateKv, type KvShape } from './kv-cache';
 import type { ForwardOutput, KvCache } from './session';
 import type { SamplerOptions } from './types';
 import type { SpecialTokens } from './manifest';
@@ -44,6 +44,8 @@ export interface ContextState {
   past: KvCache;
   /** Logits at the last context position [vocab]: the prediction for completion position 0. */
   lastLogits: Float32Array;
+  /** Their log-normalizer, when the graph gives one. */
+  lastLogZ?: number;
 }
 
 export interface SampleResult {
@@ -85,6 +87,7 @@ interface Row {
   end?: number;
   random: () => number;
   lastLogits: Float32Array;
+  lastLogZ?: number;
   /** Row index of the batch's K/V. */
   kvRow: number;
 }
@@ -100,10 +103,10 @@ export async function sample(
   if (!(canvasLength >= 1) || !(candidates >= 1)) throw new Error(`canvasLength and candidates must be at least 1 (got ${canvasLength}, ${candidates})`);
   const stepsPerBlock = Math.max(1, Math.round(options.steps / Math.ceil(canvasLength / blockLength)));
   const banned = bannedTokens(options, ctx);
-  const openers = firstTokens(context.lastLogits, candidates, options, banned(0));
+  const openers = firstTokens(context, candidates, options, banned(0));
   const rows: Row[] = openers.map((_, r) => ({
     done: [], doneLogProbs: [], x: [], logProbs: [], steps: 0, random: seededRandom((options.seed ?? 0) + r),
-    lastLogits: context.lastLogits, kvRow: r,
+    lastLogits: context.lastLogits, lastLogZ: context.lastLogZ, kvRow: r,
   }));
   let past = repeatKv(context.past, rows.length, ctx.shape);
   let live = rows.slice();
@@ -141,8 +144,11 @@ export async function sample(
         out = await blockPass(model, live, past, pending);
         forwards++;
         if (pending > 0) {
-          past = concatKv(past, sliceKv(out.present, pending, ctx.shape), ctx.shape);
-          live.forEach((r, b) => { r.lastLogits = out!.logits.slice(b * (size + 1) * out!.vocab, (b * (size + 1) + 1) * out!.vocab); });
+          past = appendKv(past, truncateKv(out.present, pending), ctx.shape);
+          live.forEach((r, b) => {
+            r.lastLogits = out!.logits.slice(b * (size + 1) * out!.vocab, (b * (size + 1) + 1) * out!.vocab);
+            r.lastLogZ = out!.logZ?.[b * (size + 1)];
+          });
           pending = 0;
         }
       }
@@ -153,9 +159,11 @@ export async function sample(
         const masked = todo[b];
         if (masked.length === 0) return;
         r.steps++;
-        const picks = masked.map((p) => (p === 0
-          ? pickToken(r.lastLogits, 0, r.lastLogits.length, options.temperature, r.random, banned(lo))
-          : pickToken(out!.logits, (b * rowsPerInput + lead + p - 1) * out!.vocab, out!.vocab, options.temperature, r.random, banned(lo + p))));
+        const picks = masked.map((p) => {
+          if (p === 0) return pickToken(r.lastLogits, 0, r.lastLogits.length, options.temperature, r.random, banned(lo), r.lastLogZ);
+          const at = b * rowsPerInput + lead + p - 1;
+          return pickToken(out!.logits, at * out!.vocab, out!.vocab, options.temperature, r.random, banned(lo + p), out!.logZ?.[at]);
+        });
         // The end is decided from the left: <|pad|> may be committed only at the first masked
         // position, so a confident guess that the middle is short cannot cut it before it is written.
         const eligible = picks.map((pk, i) => pk.id !== pad || i === 0);
@@ -185,8 +193,9 @@ export async function sample(
  * (nothing in the block can change them), and it is the choice that most separates candidates.
  * Row 0 takes the greedy (or, with a temperature, the sampled) token, row r the r-th most likely.
  */
-function firstTokens(logits: Float32Array, candidates: number, options: SamplerOptions, banned: ReadonlySet<number>) {
-  const ranked = rankedTokens(logits, 0, logits.length, banned, candidates);
+function firstTokens(context: ContextState, candidates: number, options: SamplerOptions, banned: ReadonlySet<number>) {
+  const logits = context.lastLogits;
+  const ranked = rankedTokens(logits, 0, logits.length, banned, candidates, context.lastLogZ);
   if (options.temperature === 0) return ranked;
   const sampled = pickToken(logits, 0, logits.length, options.temperature, seededRandom(options.seed ?? 0), banned);
   return [sampled, ...ranked.filter((t) => t.id !== sampled.id)].slice(0, candidates);
@@ -244,16 +253,14 @@ export function blockPass(model: Model, rows: readonly { done: readonly number[]
   const P = past.length;
   const inputIds = new Array<number>(B * S);
   const positionIds = new Array<number>(B * S);
-  const attentionMask = new Uint8Array(B * S * (P + S));
   rows.forEach((r, b) => {
     for (let i = 0; i < S; i++) {
       inputIds[b * S + i] = i < pending ? r.done[r.done.length - pending + i] : r.x[i - pending];
       positionIds[b * S + i] = P + i;
-      const row = (b * S + i) * (P + S);
-      attentionMask.fill(1, row, row + P + (i < pending ? i + 1 : S));
     }
   });
-  return model.forward({ batch: B, seq: S, inputIds, positionIds, attentionMask, past: P > 0 ? past : undefined, logitsFrom: Math.max(0, pending - 1) });
+  const attentionMask = passMask(past, B, S, (i) => (i < pending ? i + 1 : S));
+  return model.forward({ batch: B, seq: S, inputIds, positionIds, attentionMask, past: past.capacity > 0 ? past : undefined, logitsFrom: Math.max(0, pending - 1) });
 }
 
 /**

@@ -27,8 +27,9 @@ export interface ForwardInput {
   /** [batch * seq], row-major. */
   inputIds: ArrayLike<number>;
   positionIds: ArrayLike<number>;
-  /** [batch * seq * (pastLength + seq)], per query row: 1 = this input may read that key. The
-   *  first P keys of a row are the past's, the last S the inputs' own (CONTRACT.md). */
+  /** [batch * seq * (past capacity + seq)], per query row: 1 = this input may read that key. The
+   *  first keys of a row are the past's buffer (its room included: kv-cache.ts), the last S the
+   *  inputs' own (CONTRACT.md). */
   attentionMask: ArrayLike<number>;
   /** K/V of earlier positions, with the same batch; none means P = 0. */
   past?: KvCache;
@@ -42,6 +43,8 @@ export interface ForwardOutput {
   vocab: number;
   /** The K/V of this pass's S input positions, usable as `past` of a later pass. */
   present: KvCache;
+  /** [batch, seq - logitsFrom]: each logits row's log-normalizer, from graphs that have the optional `log_z` output. */
+  logZ?: Float32Array;
 }
 
 function int64(values: ArrayLike<number>, dims: number[]): ort.Tensor {
@@ -114,7 +117,8 @@ export class ModelSession {
     const t0 = performance.now();
     const { n_layer: L, n_kv_head: H, head_dim: D } = this.files.manifest;
     const { batch: B, seq: S } = input;
-    const P = input.past?.length ?? 0;
+    // The graph reads the past's whole buffer; the mask hides the room past its length.
+    const P = input.past?.capacity ?? 0;
     if (input.past && input.past.batch !== B) throw new Error(`the past has batch ${input.past.batch}, the inputs ${B}`);
     if (input.attentionMask.length !== B * S * (P + S)) {
       throw new Error(`attention_mask has ${input.attentionMask.length} entries, expected ${B * S * (P + S)} (B ${B} x S ${S} x P+S ${P + S})`);
@@ -132,7 +136,8 @@ export class ModelSession {
     const result = {
       logits: logits.data as Float32Array,
       vocab: logits.dims[2],
-      present: { key: out.present_key.data as Float32Array, value: out.present_value.data as Float32Array, batch: B, length: S },
+      present: { key: out.present_key.data as Float32Array, value: out.present_value.data as Float32Array, batch: B, length: S, capacity: S },
+      logZ: out.log_z?.data as Float32Array | undefined,
     };
     this.modelMs += performance.now() - t0;
     return result;

@@ -7,7 +7,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ContextCache } from '../../model-host/src/context-cache';
-import { concatKv, emptyKv, repeatKv, sliceKv, type KvCache } from '../../model-host/src/kv-cache';
+import { appendKv, emptyKv, KV_HEADROOM, repeatKv, truncateKv, type KvCache } from '../../model-host/src/kv-cache';
 import { loadManifest, type ModelFiles } from '../../model-host/src/manifest';
 import { blockPass, type ContextState } from '../../model-host/src/sampler';
 import { ModelSession } from '../../model-host/src/session';
@@ -30,6 +30,14 @@ const ids = (suffix: string, prefix: string) => {
   const s = files.manifest.special_tokens;
   return [s.suffix, ...tok.encode(suffix), s.prefix, ...tok.encode(prefix)];
 };
+
+/** The cached positions of every run, without the buffer's room (kv-cache.ts). */
+function packed(kv: KvCache, t: 'key' | 'value', s = shape()): Float32Array {
+  const runs = s.layers * kv.batch * s.kvHeads;
+  const out = new Float32Array(runs * kv.length * s.headDim);
+  for (let r = 0; r < runs; r++) out.set(kv[t].subarray(r * kv.capacity * s.headDim, (r * kv.capacity + kv.length) * s.headDim), r * kv.length * s.headDim);
+  return out;
+}
 
 function maxDiff(a: Float32Array, b: Float32Array): number {
   assert.equal(a.length, b.length);
@@ -60,8 +68,9 @@ async function assertSameState(warm: ContextState, cold: ContextState): Promise<
   const d = maxDiff(warm.lastLogits, cold.lastLogits);
   assert.ok(d < 0.03 * largest(cold.lastLogits), `last logits differ by ${d} (largest ${largest(cold.lastLogits)})`);
   assert.equal(argmax(warm.lastLogits), argmax(cold.lastLogits));
-  assert.ok(maxDiff(warm.past.key, cold.past.key) < 0.03 * largest(cold.past.key)
-    && maxDiff(warm.past.value, cold.past.value) < 0.03 * largest(cold.past.value));
+  const [wk, ck] = [packed(warm.past, 'key'), packed(cold.past, 'key')];
+  const [wv, cv] = [packed(warm.past, 'value'), packed(cold.past, 'value')];
+  assert.ok(maxDiff(wk, ck) < 0.03 * largest(ck) && maxDiff(wv, cv) < 0.03 * largest(cv));
   const { mask } = files.manifest.special_tokens;
   const canvas = [...tok.encode(' x +'), mask, mask, mask];
   const pass = (state: ContextState) => blockPass(session, [{ done: [], x: canvas }], state.past, 0);
@@ -72,27 +81,35 @@ async function assertSameState(warm: ContextState, cold: ContextState): Promise<
 
 const cold = async (context: number[]) => (await new ContextCache(shape()).prepare(session, 'cold', context, false)).state;
 
-test('K/V copies: slice, concat and repeat move whole runs along the position axis', () => {
+test('K/V buffers: truncating keeps the buffer, appending writes into its room or copies with headroom, repeat moves whole runs', () => {
   const s = { layers: 2, kvHeads: 3, headDim: 2 };
-  // Entry value = 1000*run + 10*position + d, runs = layers x batch x heads.
+  // Entry value = 1000*run + 10*position + d, runs = layers x batch x heads; `length` positions, no room.
   const make = (length: number, from: number): KvCache => {
     const key = new Float32Array(6 * length * 2);
     for (let r = 0; r < 6; r++) for (let p = 0; p < length; p++) for (let d = 0; d < 2; d++) key[(r * length + p) * 2 + d] = 1000 * r + 10 * (from + p) + d;
-    return { key, value: key.map((v) => -v), batch: 1, length };
+    return { key, value: key.map((v) => -v), batch: 1, length, capacity: length };
   };
   const whole = make(5, 0);
-  const joined = concatKv(sliceKv(whole, 3, s), make(2, 3), s);
-  assert.deepEqual(joined.key, whole.key);
-  assert.deepEqual(joined.value, whole.value);
-  assert.equal(sliceKv(whole, 5, s), whole, 'keeping everything is no copy');
-  assert.equal(concatKv(emptyKv(), whole, s), whole);
-  const twice = repeatKv(whole, 2, s);
+  const cut = truncateKv(whole, 3);
+  assert.equal(cut.key, whole.key, 'truncating is no copy');
+  assert.equal(truncateKv(whole, 5), whole);
+  const grown = appendKv(cut, make(3, 3), s);
+  assert.notEqual(grown.key, whole.key, 'no room for 3 more: a new buffer');
+  assert.equal(grown.capacity, 6 + KV_HEADROOM);
+  assert.deepEqual(packed(grown, 'key', s), packed(make(6, 0), 'key', s));
+  assert.deepEqual(packed(grown, 'value', s), packed(make(6, 0), 'value', s));
+  // Into the room: the same buffer, the earlier positions untouched.
+  const again = appendKv(truncateKv(grown, 4), make(3, 4), s);
+  assert.equal(again.key, grown.key, 'room left: written in place');
+  assert.deepEqual(packed(again, 'key', s), packed(make(7, 0), 'key', s));
+  assert.equal(appendKv(emptyKv(), whole, s).length, 5);
+  const twice = repeatKv(again, 2, s);
   assert.equal(twice.batch, 2);
-  // Layer 0 holds both rows' heads before layer 1 starts.
-  const per = 3 * 5 * 2;
-  assert.deepEqual(twice.key.subarray(0, per), whole.key.subarray(0, per));
-  assert.deepEqual(twice.key.subarray(per, 2 * per), whole.key.subarray(0, per));
-  assert.deepEqual(twice.key.subarray(2 * per, 3 * per), whole.key.subarray(per, 2 * per));
+  // Layer 0 holds both rows' heads (whole runs, room included) before layer 1 starts.
+  const per = 3 * again.capacity * 2;
+  assert.deepEqual(twice.key.subarray(0, per), again.key.subarray(0, per));
+  assert.deepEqual(twice.key.subarray(per, 2 * per), again.key.subarray(0, per));
+  assert.deepEqual(twice.key.subarray(2 * per, 3 * per), again.key.subarray(per, 2 * per));
 });
 
 test('typing at the cursor computes only the new tokens, and the warm state equals a cold one', async () => {
@@ -163,5 +180,6 @@ test('documents have separate entries, least recently used first out, under a bo
   await off.prepare(session, 'a', context(1), false);
   assert.deepEqual(off.documents, []);
   const perToken = 2 * shape().layers * shape().kvHeads * shape().headDim * 4; // K and V, float32
-  assert.equal(cache.bytes, (context(1).length + context(3).length) * perToken);
+  // Each entry's buffer holds its positions and the headroom a cold context pass leaves.
+  assert.equal(cache.bytes, (context(1).length + context(3).length + 2 * KV_HEADROOM) * perToken);
 });

@@ -7,7 +7,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { contextPass } from '../../model-host/src/context-cache';
-import { concatKv, emptyKv, sliceKv } from '../../model-host/src/kv-cache';
+import { appendKv, emptyKv, truncateKv } from '../../model-host/src/kv-cache';
 import { loadManifest, type ModelFiles } from '../../model-host/src/manifest';
 import { CancelledError } from '../../model-host/src/errors';
 import { blockPass, sample, type ContextState, type SampleContext } from '../../model-host/src/sampler';
@@ -86,15 +86,20 @@ async function directGreedy(canvas: number, steps: number, blockLength: number, 
     for (let s = 0; x.includes(mask) && end() < 0; s++) {
       // Inputs: the block waiting to join the context (each reads the past and those before it), then this block (reads all).
       const ids = [...waiting, ...x];
+      // The past's buffer holds `capacity` positions, of which the first `length` are cached (the rest hidden).
       const P = past.length;
+      const cap = past.capacity;
       const attentionMask: number[] = [];
-      for (let i = 0; i < ids.length; i++) for (let j = 0; j < P + ids.length; j++) attentionMask.push(i >= waiting.length || j <= P + i ? 1 : 0);
+      for (let i = 0; i < ids.length; i++) {
+        for (let j = 0; j < cap; j++) attentionMask.push(j < P ? 1 : 0);
+        for (let j = 0; j < ids.length; j++) attentionMask.push(i >= waiting.length || j <= i ? 1 : 0);
+      }
       // Logits from the last waiting token on (the int8 head's activation scale covers the rows asked for).
       const from = Math.max(0, waiting.length - 1);
       const out = await session.forward({ batch: 1, seq: ids.length, inputIds: ids, positionIds: ids.map((_, i) => P + i), attentionMask, past, logitsFrom: from });
       const row = (i: number) => Array.from(out.logits.subarray((i - from) * out.vocab, (i - from + 1) * out.vocab));
       if (waiting.length > 0) {
-        past = concatKv(past, sliceKv(out.present, waiting.length, ctx.shape), ctx.shape);
+        past = appendKv(past, truncateKv(out.present, waiting.length), ctx.shape);
         last = row(waiting.length - 1);
       }
       const logitsOf = (p: number) => (p === 0 ? last : row(waiting.length + p - 1));
@@ -147,7 +152,7 @@ test('appending a decided block inside the next block\'s pass equals appending i
   const folded = await blockPass(session, [{ done: decided, x: block }], context.past, decided.length);
   // Separate: the decided tokens as a causal context pass, then the block against the longer cache.
   const appended = await contextPass(session, decided, context.past, true);
-  const past = concatKv(context.past, appended.present, ctx.shape);
+  const past = appendKv(context.past, appended.present, ctx.shape);
   const alone = await blockPass(session, [{ done: [], x: block }], past, 0);
   const V = folded.vocab;
   assert.equal(folded.logits.length, (block.length + 1) * V, 'the last decided token and the block');
