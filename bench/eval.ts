@@ -1,7 +1,7 @@
 // Infill quality. HumanEval-Infilling pass@1 (greedy; each program runs in a subprocess in a temp dir,
 // without network, with a memory cap and a timeout), and exact match / edit similarity on any JSONL of holes.
 //   node out/bench/eval.js --humaneval single,multi,random [--limit 50] [--model DIR]
-//   node out/bench/eval.js --jsonl bench/holes-heldout.jsonl
+//   node out/bench/eval.js --jsonl bench/holes-heldout.jsonl [--typed 3]   (the first 3 characters of each middle already typed)
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -90,7 +90,7 @@ export function editSimilarity(a: string, b: string): number {
 async function main(): Promise<void> {
   const { values: a } = parseArgs({ options: {
     humaneval: { type: 'string' }, jsonl: { type: 'string' }, limit: { type: 'string' }, model: { type: 'string' },
-    out: { type: 'string' }, threads: { type: 'string' },
+    out: { type: 'string' }, threads: { type: 'string' }, typed: { type: 'string' },
     // Checks the harness itself: fills every hole with the benchmark's own solution (expect 100%).
     oracle: { type: 'boolean' },
   } });
@@ -131,7 +131,12 @@ async function main(): Promise<void> {
   }
 
   if (a.jsonl) {
-    const holes: Hole[] = fs.readFileSync(a.jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    // Typing: the first characters of the middle move into the prefix (the cursor is then often inside a word).
+    const typed = Number(a.typed ?? 0);
+    const holes: Hole[] = fs.readFileSync(a.jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).map((h: Hole) => {
+      const k = Math.max(0, Math.min(typed, h.middle.trimEnd().length - 1));
+      return { ...h, prefix: h.prefix + h.middle.slice(0, k), middle: h.middle.slice(k) };
+    });
     const by: Record<string, { n: number; exact: number; sim: number }> = {};
     const tick = progress('holes', holes.length);
     for (const [i, h] of holes.entries()) {
@@ -150,8 +155,8 @@ async function main(): Promise<void> {
       tick(i + 1);
     }
     const rows = Object.entries(by).map(([k, s]) => [k, s.n, (100 * s.exact / s.n).toFixed(1) + '%', (s.sim / s.n).toFixed(3)]);
-    const md = `## Exact match on ${path.basename(a.jsonl)}\n\nmodel ${info.name}, ${machine()}\n\n` + table(['language', 'holes', 'exact match', 'edit similarity'], rows);
-    writeResults(outDir, `eval-${path.basename(a.jsonl, '.jsonl')}`, { model: info.name, machine: machine(), by }, md);
+    const md = `## Exact match on ${path.basename(a.jsonl)}${typed ? `, ${typed} characters typed` : ''}\n\nmodel ${info.name}, ${machine()}\n\n` + table(['language', 'holes', 'exact match', 'edit similarity'], rows);
+    writeResults(outDir, `eval-${path.basename(a.jsonl, '.jsonl')}${typed ? `-typed${typed}` : ''}`, { model: info.name, machine: machine(), typed, by }, md);
   }
   await engine.dispose();
 }

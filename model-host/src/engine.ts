@@ -7,7 +7,7 @@ import { ContextCache } from './context-cache';
 import { CancelledError, errorText, ModelLoadError } from './errors';
 import { loadManifest, windowTokens, type ModelFiles } from './manifest';
 import { mean } from './logits';
-import { buildContext, DEFAULT_PREFIX_TOKENS, DEFAULT_SUFFIX_TOKENS } from './prompt';
+import { buildContext, DEFAULT_PREFIX_TOKENS, DEFAULT_SUFFIX_TOKENS, type PromptIds } from './prompt';
 import { sample, type SampleResult } from './sampler';
 import { ModelSession } from './session';
 import { SharedLoad } from './shared-load';
@@ -127,9 +127,11 @@ export class LocalEngine implements InfillEngine {
     // Token healing: spaces and tabs that end the prefix are written by the model as the start of
     // the middle (the base's tokens join a space to the word after it, and training cut holes this
     // way too), then taken off the completion again (see healedText).
-    const healed = trailingBlanks(request.prefix);
-    const prefix = request.prefix.slice(0, request.prefix.length - healed.length);
-    return { prompt: buildContext(tokenizer, manifest.special_tokens, prefix, request.suffix, maxPrefix, maxSuffix), healed };
+    const blanks = trailingBlanks(request.prefix);
+    const prefix = request.prefix.slice(0, request.prefix.length - blanks.length);
+    const prompt = buildContext(tokenizer, manifest.special_tokens, prefix, request.suffix, maxPrefix, maxSuffix);
+    const word = blanks ? undefined : healWord(tokenizer, prompt, prefix);
+    return { prompt, healed: word?.text ?? blanks, openingTokens: word?.ids };
   }
 
   private async run(request: InfillRequest, signal?: AbortSignal): Promise<InfillResult> {
@@ -137,7 +139,7 @@ export class LocalEngine implements InfillEngine {
     const t0 = performance.now();
     const model0 = session.modelMs;
     const { manifest } = files;
-    const { prompt, healed } = this.prompt(request);
+    const { prompt, healed, openingTokens } = this.prompt(request);
     const singleLine = request.sampler.singleLine ?? false;
     const lineBreaks = singleLine ? tokenizer.lineBreakTokens(manifest.vocab_size) : undefined;
     const newlines = singleLine ? tokenizer.newlineTokens(manifest.vocab_size) : undefined;
@@ -148,7 +150,7 @@ export class LocalEngine implements InfillEngine {
     const contextMs = performance.now() - t0 - tokenizeMs;
     // All candidates in one batched run: every pass serves each row still writing.
     const { rows, forwards } = await sample(session, state, request.canvasLength, request.candidates ?? 1, request.sampler, {
-      special: manifest.special_tokens, shape: contexts.shape, lineBreakTokens: lineBreaks, newlineTokens: newlines, signal,
+      special: manifest.special_tokens, shape: contexts.shape, lineBreakTokens: lineBreaks, newlineTokens: newlines, openingTokens, signal,
     });
     const candidates = rows.map((r) => this.candidate(r, request.canvasLength, singleLine, healed));
     candidates.sort((a, b) => b.confidence - a.confidence);
@@ -184,12 +186,27 @@ export class LocalEngine implements InfillEngine {
   }
 }
 
+/**
+ * Token healing of a word cut by the cursor: when the prefix's last token is (part of) a word, it
+ * leaves the context and the completion's first token must start with its text. Typed alone, "h"
+ * of "http" is a token the base rarely saw before "ttp"; healed, the model writes "http" whole.
+ * The context then changes only when the word ends, so typing inside a word reuses it entirely.
+ */
+function healWord(tokenizer: CodeTokenizer, prompt: PromptIds, prefix: string): { text: string; ids: number[] } | undefined {
+  if (prompt.prefixTokens === 0) return undefined;
+  const text = tokenizer.decode([prompt.ids[prompt.ids.length - 1]]);
+  if (!/^ ?\w+$/.test(text) || !prefix.endsWith(text)) return undefined;
+  prompt.ids.pop();
+  prompt.prefixTokens--;
+  return { text, ids: tokenizer.tokensStartingWith(text) };
+}
+
 /** The spaces and tabs at the end of `prefix` (none when it ends in anything else). */
 export function trailingBlanks(prefix: string): string {
   return prefix.slice(prefix.replace(/[ \t]+$/, '').length);
 }
 
-/** The completion after the blanks the prefix already has: taken off when the model wrote them, else its own leading blanks go. */
+/** The completion after what healing took off the prefix (blanks, or a word's start): taken off when the model wrote it, else its own leading blanks go. */
 export function healedText(text: string, healed: string): string {
   if (!healed) return text;
   return text.startsWith(healed) ? text.slice(healed.length) : text.replace(/^[ \t]+/, '');

@@ -26,7 +26,7 @@
 // own, which gives the same K/V); keep both identical.
 
 import { CancelledError } from './errors';
-import { pickToken, rankedTokens, seededRandom, topK } from './logits';
+import { pickToken, rankedAmong, rankedTokens, seededRandom, topK } from './logits';
 import { appendKv, passMask, repeatKv, selectRows, truncateKv, type KvShape } from './kv-cache';
 import type { ForwardOutput, KvCache } from './session';
 import type { SamplerOptions } from './types';
@@ -72,6 +72,8 @@ export interface SampleContext {
   lineBreakTokens?: ReadonlySet<number>;
   /** Tokens with a line break anywhere: in single-line mode one ends the row. */
   newlineTokens?: ReadonlySet<number>;
+  /** Token healing: the only tokens position 0 may take (those starting with the word the context was cut back by). */
+  openingTokens?: readonly number[];
   signal?: AbortSignal;
 }
 
@@ -103,7 +105,9 @@ export async function sample(
   if (!(canvasLength >= 1) || !(candidates >= 1)) throw new Error(`canvasLength and candidates must be at least 1 (got ${canvasLength}, ${candidates})`);
   const stepsPerBlock = Math.max(1, Math.round(options.steps / Math.ceil(canvasLength / blockLength)));
   const banned = bannedTokens(options, ctx);
-  const openers = firstTokens(context, candidates, options, banned(0));
+  const openers = ctx.openingTokens
+    ? rankedAmong(context.lastLogits, ctx.openingTokens, candidates, options.temperature, seededRandom(options.seed ?? 0))
+    : firstTokens(context, candidates, options, banned(0));
   const rows: Row[] = openers.map((_, r) => ({
     done: [], doneLogProbs: [], x: [], logProbs: [], steps: 0, random: seededRandom((options.seed ?? 0) + r),
     lastLogits: context.lastLogits, lastLogZ: context.lastLogZ, kvRow: r,

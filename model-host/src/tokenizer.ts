@@ -30,6 +30,8 @@ export class CodeTokenizer {
   /** Ids whose vocabulary string may decode to a line break: byte-level (Ċ, č), byte fallback
    *  (<0x0A>, <0x0D>) or literal; only these are decoded when the line-break sets are built. */
   private readonly newlineCandidates: number[];
+  /** The vocabulary's strings with their ids, sorted by string (for tokensStartingWith). */
+  private readonly sortedVocab: [string, number][];
 
   /** `tokenizerJson` is the parsed tokenizer.json; `special` the ids from model.json. */
   constructor(tokenizerJson: object, readonly special: SpecialTokens) {
@@ -38,9 +40,9 @@ export class CodeTokenizer {
     this.specialStrings = added.map((t) => t.content).filter((s) => s.length > 1).sort((a, b) => b.length - a.length);
     this.specialIds = new Set([...Object.values(special), ...added.map((t) => t.id)]);
     const vocab = (tokenizerJson as { model?: { vocab?: Record<string, number> } }).model?.vocab;
-    this.newlineCandidates = vocab && typeof vocab === 'object' && !Array.isArray(vocab)
-      ? Object.entries(vocab).filter(([s]) => /[\n\rĊč]|<0x0[AD]>/.test(s)).map(([, id]) => id)
-      : [];
+    const entries = vocab && typeof vocab === 'object' && !Array.isArray(vocab) ? Object.entries(vocab) : [];
+    this.newlineCandidates = entries.filter(([s]) => /[\n\rĊč]|<0x0[AD]>/.test(s)).map(([, id]) => id);
+    this.sortedVocab = entries.filter(([, id]) => !this.specialIds.has(id)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
   /** Token ids of user text; never contains a special id (see the file comment). */
@@ -118,6 +120,27 @@ export class CodeTokenizer {
     // Decoding all 49k ids one by one takes about a second; the vocabulary narrows it to a few hundred.
     const ids = this.newlineCandidates.length ? this.newlineCandidates : Array.from({ length: vocabSize }, (_, i) => i);
     return new Set(ids.filter((id) => id < vocabSize && !this.specialIds.has(id) && pattern.test(this.decode([id]))));
+  }
+
+  /**
+   * Ids whose text starts with `word` (letters, digits and _, after at most one space), for token
+   * healing. Byte-level BPE writes those characters as themselves and the space as "Ġ", so the
+   * vocabulary strings that start with the word's spelling are exactly those tokens.
+   */
+  tokensStartingWith(word: string): number[] {
+    if (!/^ ?\w+$/.test(word)) throw new Error(`not a word: ${JSON.stringify(word)}`);
+    const key = word.replace(/^ /, 'Ġ');
+    const v = this.sortedVocab;
+    let lo = 0;
+    let hi = v.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (v[mid][0] < key) lo = mid + 1;
+      else hi = mid;
+    }
+    const ids: number[] = [];
+    for (let i = lo; i < v.length && v[i][0].startsWith(key); i++) ids.push(v[i][1]);
+    return ids;
   }
 
   isSpecial(id: number): boolean {
