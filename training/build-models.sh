@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 bash training/venv.sh
 for adapter in models/*/adapter.npz; do
   dir=$(dirname "$adapter")
-  stamp="$(cat "$adapter" "$dir/adapter.json" training/export.py training/lora.py training/base.py | sha256sum | cut -c1-16)"
+  stamp="$(cat "$adapter" "$dir/adapter.json" training/export.py training/model.py training/lora.py training/base.py | sha256sum | cut -c1-16)"
   [ -f "$dir/model.onnx" ] && [ "$(cat "$dir/.built" 2>/dev/null)" = "$stamp" ] && continue
   echo "building $dir from the base and its adapter (a minute or two)"
   PYTHONPATH=training training/.venv/bin/python training/export.py --adapter "$adapter" --out "$dir" \

@@ -54,11 +54,14 @@ class RMSNorm(nn.Module):
         return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
 
 
-def rotary(x, cos, sin):
-    """Rotate pairs (first half, second half) of the head dimension by position angles."""
-    half = x.shape[-1] // 2
-    x1, x2 = x[..., :half], x[..., half:]
-    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+def rotary(x, rope):
+    """Rotate pairs (first half, second half) of the head dimension by position angles.
+
+    rope = (cos, sin, turn): cos and sin of each pair's angle, written for both halves, and the
+    constant matrix with x @ turn = (-second half, first half). A matmul by a signed permutation is
+    exact, and in ONNX it is one node where slicing and joining the halves were a dozen per layer."""
+    cos, sin, turn = rope
+    return x * cos + (x @ turn) * sin
 
 
 class Attention(nn.Module):
@@ -70,22 +73,23 @@ class Attention(nn.Module):
         self.v = nn.Linear(cfg.d_model, cfg.n_kv_head * cfg.head_dim, bias=False)
         self.out = nn.Linear(cfg.n_head * cfg.head_dim, cfg.d_model, bias=False)
 
-    def forward(self, x, cos, sin, bias, past_k, past_v):
+    def forward(self, x, rope, bias, past_k, past_v):
         B, S, _ = x.shape
-        D, H, G = self.head_dim, self.n_head, self.n_head // self.n_kv_head
+        D, H, Hkv = self.head_dim, self.n_head, self.n_kv_head
         q = self.q(x).view(B, S, H, D).transpose(1, 2)
-        k = self.k(x).view(B, S, self.n_kv_head, D).transpose(1, 2)
-        v = self.v(x).view(B, S, self.n_kv_head, D).transpose(1, 2)
-        q, k = rotary(q, cos, sin), rotary(k, cos, sin)
-        keys = torch.cat([past_k, k], dim=2)      # [B, Hkv, P+S, D]
-        values = torch.cat([past_v, v], dim=2)
-        # Grouped-query attention: the query heads of a group read the same key/value head.
-        T = keys.shape[2]
-        keys = keys[:, :, None].expand(B, self.n_kv_head, G, T, D).reshape(B, H, T, D)
-        values = values[:, :, None].expand(B, self.n_kv_head, G, T, D).reshape(B, H, T, D)
-        att = (q @ keys.transpose(-2, -1)) * (1.0 / math.sqrt(D)) + bias
-        att = torch.softmax(att, dim=-1)
-        y = (att @ values).transpose(1, 2).reshape(B, S, H * D)
+        k = self.k(x).view(B, S, Hkv, D).transpose(1, 2)
+        v = self.v(x).view(B, S, Hkv, D).transpose(1, 2)
+        q, k = rotary(q, rope), rotary(k, rope)
+        # Grouped-query attention: the G query heads of a group read the same key/value head, so
+        # they become G*S query rows against it (head h = kv*G + g). Cached and new keys are read
+        # where they are: no copy of the cache per query head, nor one to join it to the new keys
+        # (in ONNX those copies of the whole cache cost more than the attention itself).
+        q = q.reshape(B, Hkv, H // Hkv * S, D) * (1.0 / math.sqrt(D))
+        att = torch.cat([q @ past_k.transpose(-2, -1), q @ k.transpose(-2, -1)], dim=-1)  # [B, Hkv, G*S, P+S]
+        att = torch.softmax(att + bias, dim=-1)
+        P = past_k.shape[2]
+        y = att[..., :P] @ past_v + att[..., P:] @ v                                        # [B, Hkv, G*S, D]
+        y = y.reshape(B, H, S, D).transpose(1, 2).reshape(B, S, H * D)
         return self.out(y), k, v
 
 
@@ -108,8 +112,8 @@ class Block(nn.Module):
         self.mlp_norm = RMSNorm(cfg.d_model, cfg.norm_eps)
         self.mlp = MLP(cfg)
 
-    def forward(self, x, cos, sin, bias, past_k, past_v):
-        a, k, v = self.attn(self.attn_norm(x), cos, sin, bias, past_k, past_v)
+    def forward(self, x, rope, bias, past_k, past_v):
+        a, k, v = self.attn(self.attn_norm(x), rope, bias, past_k, past_v)
         x = x + a
         return x + self.mlp(self.mlp_norm(x)), k, v
 
@@ -123,6 +127,10 @@ class MaskPredictor(nn.Module):
         self.norm = RMSNorm(cfg.d_model, cfg.norm_eps)
         half = cfg.head_dim // 2
         self.register_buffer("inv_freq", 1.0 / (cfg.rope_base ** (torch.arange(half).float() / half)), persistent=False)
+        turn = torch.zeros(cfg.head_dim, cfg.head_dim)
+        turn[torch.arange(half) + half, torch.arange(half)] = -1.0
+        turn[torch.arange(half), torch.arange(half) + half] = 1.0
+        self.register_buffer("turn", turn, persistent=False)
         self.apply(self._init)
 
     @staticmethod
@@ -136,13 +144,15 @@ class MaskPredictor(nn.Module):
     def hidden(self, input_ids, position_ids, attention_mask, past_key, past_value):
         """Final hidden states [B, S, d] and the K/V of the S input positions, [L, B, Hkv, S, D] each."""
         freqs = position_ids.unsqueeze(-1).float() * self.inv_freq        # [B, S, D/2]
-        cos, sin = freqs.cos().unsqueeze(1), freqs.sin().unsqueeze(1)     # [B, 1, S, D/2]
+        freqs = torch.cat([freqs, freqs], dim=-1).unsqueeze(1)            # [B, 1, S, D]: both halves
+        rope = (freqs.cos(), freqs.sin(), self.turn)
         # attention_mask[b, i, j] = 1: query i may read key j (the P cached keys first, then the S new ones).
         bias = ((1.0 - attention_mask.float()) * -1e9)[:, None]          # [B, 1, S, P+S]
+        bias = bias.repeat(1, 1, self.cfg.n_head // self.cfg.n_kv_head, 1)  # a row per query of a head group
         x = self.embed(input_ids)
         keys, values = [], []
         for i, block in enumerate(self.blocks):
-            x, k, v = block(x, cos, sin, bias, past_key[i], past_value[i])
+            x, k, v = block(x, rope, bias, past_key[i], past_value[i])
             keys.append(k)
             values.append(v)
         return self.norm(x), torch.stack(keys), torch.stack(values)
