@@ -28,7 +28,14 @@ from base import BASE_LICENSE, BASE_NAME, WHEEL, load_base, sha256_file as sha25
 from lora import materialize
 from model import TINY, MaskPredictor, causal_mask
 
-INPUTS = ["input_ids", "position_ids", "attention_mask", "past_key", "past_value", "logits_from"]
+def input_names(n_layer):
+    """The cache comes in per layer (past_key.0 ...): a stacked [layers, ...] input would be split
+    into layers inside the graph, a copy of the whole cache every pass."""
+    return ["input_ids", "position_ids", "attention_mask", "logits_from",
+            *[f"past_key.{i}" for i in range(n_layer)], *[f"past_value.{i}" for i in range(n_layer)]]
+
+
+
 OUTPUTS = ["logits", "present_key", "present_value", "log_z"]
 PIECE_BYTES = 48 << 20
 
@@ -41,8 +48,9 @@ class Exported(torch.nn.Module):
         self.model = model
         self.head = torch.nn.Parameter(model.embed.weight.detach().t().contiguous())
 
-    def forward(self, input_ids, position_ids, attention_mask, past_key, past_value, logits_from):
-        h, k, v = self.model.hidden(input_ids, position_ids, attention_mask, past_key, past_value)
+    def forward(self, input_ids, position_ids, attention_mask, logits_from, *past):
+        n = len(past) // 2
+        h, k, v = self.model.hidden(input_ids, position_ids, attention_mask, past[:n], past[n:])
         # A context pass needs the last position's logits only: skipping the others saves the
         # output head (vocab x d per position) and a [S, vocab] copy out of the runtime.
         logits = h[:, logits_from[0]:] @ self.head
@@ -58,13 +66,14 @@ def export_onnx(model, path, opset=17):
     ids = torch.randint(20, c.vocab_size, (1, 8))
     pos = torch.arange(4, 12).unsqueeze(0)
     mask = torch.ones(1, 8, 12, dtype=torch.int64)
-    past = torch.zeros(c.n_layer, 1, c.n_kv_head, 4, c.head_dim)
+    past = [torch.zeros(1, c.n_kv_head, 4, c.head_dim) for _ in range(2 * c.n_layer)]
+    names = input_names(c.n_layer)
     torch.onnx.export(
-        Exported(model), (ids, pos, mask, past, past, torch.tensor([2])), path, opset_version=opset,
-        input_names=INPUTS, output_names=OUTPUTS, do_constant_folding=True,
+        Exported(model), (ids, pos, mask, torch.tensor([2]), *past), path, opset_version=opset,
+        input_names=names, output_names=OUTPUTS, do_constant_folding=True,
         dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "position_ids": {0: "batch", 1: "seq"},
                       "attention_mask": {0: "batch", 1: "seq", 2: "past_plus_seq"},
-                      "past_key": {1: "batch", 3: "past"}, "past_value": {1: "batch", 3: "past"},
+                      **{n: {0: "batch", 2: "past"} for n in names if n.startswith("past_")},
                       "logits": {0: "batch", 1: "seq_from"}, "present_key": {1: "batch", 3: "seq"},
                       "present_value": {1: "batch", 3: "seq"}, "log_z": {0: "batch", 1: "seq_from"}},
     )

@@ -48,7 +48,13 @@ export interface ModelFiles {
   manifest: ModelManifest;
 }
 
-export const GRAPH_INPUTS = ['input_ids', 'position_ids', 'attention_mask', 'past_key', 'past_value', 'logits_from'] as const;
+export const GRAPH_INPUTS = ['input_ids', 'position_ids', 'attention_mask', 'logits_from'] as const;
+
+/** The cache inputs: stacked (past_key, past_value) or, in graphs that have past_key.0, one per layer (CONTRACT.md). */
+export function cacheInputNames(graphInputs: readonly string[], layers: number): string[] {
+  if (!graphInputs.includes('past_key.0')) return ['past_key', 'past_value'];
+  return ['key', 'value'].flatMap((t) => Array.from({ length: layers }, (_, i) => `past_${t}.${i}`));
+}
 export const GRAPH_OUTPUTS = ['logits', 'present_key', 'present_value'] as const;
 
 const positiveInts = ['vocab_size', 'n_layer', 'n_head', 'n_kv_head', 'head_dim', 'max_positions'] as const;
@@ -138,13 +144,14 @@ export interface GraphSignature {
  */
 export function checkGraph(files: ModelFiles, graph: GraphSignature): void {
   const problems: string[] = [];
-  const missingIn = GRAPH_INPUTS.filter((n) => !graph.inputNames.includes(n));
-  const extraIn = graph.inputNames.filter((n) => !(GRAPH_INPUTS as readonly string[]).includes(n));
+  const m = files.manifest;
+  const inputs = [...GRAPH_INPUTS, ...cacheInputNames(graph.inputNames, m.n_layer)];
+  const missingIn = inputs.filter((n) => !graph.inputNames.includes(n));
+  const extraIn = graph.inputNames.filter((n) => !inputs.includes(n));
   const missingOut = GRAPH_OUTPUTS.filter((n) => !graph.outputNames.includes(n));
   if (missingIn.length) problems.push(`inputs ${missingIn.join(', ')} are missing (the graph has ${graph.inputNames.join(', ') || 'none'})`);
   if (extraIn.length) problems.push(`inputs ${extraIn.join(', ')} are not part of the contract`);
   if (missingOut.length) problems.push(`outputs ${missingOut.join(', ')} are missing (the graph has ${graph.outputNames.join(', ') || 'none'})`);
-  const m = files.manifest;
   const expectDim = (name: string, axis: number, want: number, field: string) => {
     const got = graph.shapes?.get(name)?.[axis];
     if (typeof got === 'number' && got > 0 && got !== want) {
@@ -155,6 +162,10 @@ export function checkGraph(files: ModelFiles, graph: GraphSignature): void {
     expectDim(name, 0, m.n_layer, 'n_layer');
     expectDim(name, 2, m.n_kv_head, 'n_kv_head');
     expectDim(name, 4, m.head_dim, 'head_dim');
+  }
+  for (const name of ['past_key.0', 'past_value.0']) {
+    expectDim(name, 1, m.n_kv_head, 'n_kv_head');
+    expectDim(name, 3, m.head_dim, 'head_dim');
   }
   expectDim('logits', 2, m.vocab_size, 'vocab_size');
   if (problems.length) {

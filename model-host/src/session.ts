@@ -61,6 +61,9 @@ export class ModelSession {
   /** Milliseconds spent inside session.run (inputs built, outputs read), summed over all passes. */
   modelMs = 0;
 
+  /** Whether the graph takes the cache one layer per input (past_key.0 ...) rather than stacked. */
+  private readonly perLayer: boolean;
+
   private constructor(
     private readonly session: ort.InferenceSession,
     private readonly files: ModelFiles,
@@ -68,7 +71,9 @@ export class ModelSession {
     readonly provider: string,
     /** Why each provider tried before it was not used. */
     readonly notes: string[],
-  ) {}
+  ) {
+    this.perLayer = session.inputNames.includes('past_key.0');
+  }
 
   /**
    * Opens the model on the first provider that works: `auto` tries this platform's GPU providers
@@ -123,15 +128,25 @@ export class ModelSession {
     if (input.attentionMask.length !== B * S * (P + S)) {
       throw new Error(`attention_mask has ${input.attentionMask.length} entries, expected ${B * S * (P + S)} (B ${B} x S ${S} x P+S ${P + S})`);
     }
-    const kv = (data: Float32Array | undefined) => new ort.Tensor('float32', data ?? new Float32Array(0), [L, B, H, P, D]);
-    const out = await this.session.run({
+    const feeds: Record<string, ort.Tensor> = {
       input_ids: int64(input.inputIds, [B, S]),
       position_ids: int64(input.positionIds, [B, S]),
       attention_mask: int64(input.attentionMask, [B, S, P + S]),
-      past_key: kv(input.past?.key),
-      past_value: kv(input.past?.value),
       logits_from: int64([input.logitsFrom ?? 0], [1]),
-    });
+    };
+    const empty = new Float32Array(0);
+    if (this.perLayer) {
+      // Views of each layer's part of the buffer ([layers, B, H, P, D] is layer-major): no copy.
+      const per = B * H * P * D;
+      for (let l = 0; l < L; l++) {
+        feeds[`past_key.${l}`] = new ort.Tensor('float32', input.past ? input.past.key.subarray(l * per, (l + 1) * per) : empty, [B, H, P, D]);
+        feeds[`past_value.${l}`] = new ort.Tensor('float32', input.past ? input.past.value.subarray(l * per, (l + 1) * per) : empty, [B, H, P, D]);
+      }
+    } else {
+      feeds.past_key = new ort.Tensor('float32', input.past?.key ?? empty, [L, B, H, P, D]);
+      feeds.past_value = new ort.Tensor('float32', input.past?.value ?? empty, [L, B, H, P, D]);
+    }
+    const out = await this.session.run(feeds);
     const logits = out.logits;
     const result = {
       logits: logits.data as Float32Array,

@@ -137,6 +137,16 @@ test('graph inputs and outputs are compared with the contract by name', () => {
     inputNames: ['input_ids', 'position_ids', 'attention_mask', 'past_key', 'past_value', 'logits_from'],
     outputNames: ['logits', 'present_key', 'present_value'],
   }));
+  // The cache per layer (tiny has 2): all of them, and no stacked input beside them.
+  const perLayer = ['past_key.0', 'past_key.1', 'past_value.0', 'past_value.1'];
+  assert.doesNotThrow(() => checkGraph(files, {
+    inputNames: ['input_ids', 'position_ids', 'attention_mask', 'logits_from', ...perLayer],
+    outputNames: ['logits', 'present_key', 'present_value', 'log_z'],
+  }));
+  assert.throws(() => checkGraph(files, {
+    inputNames: ['input_ids', 'position_ids', 'attention_mask', 'logits_from', 'past_key.0', 'past_value.0', 'past_value.1', 'past_key'],
+    outputNames: ['logits', 'present_key', 'present_value'],
+  }), /inputs past_key\.1 are missing.*inputs past_key are not part of the contract/);
   assert.throws(() => checkGraph(files, {
     inputNames: ['input_ids', 'attention_mask', 'past_key', 'past_value', 'logits_from', 'token_type_ids'],
     outputNames: ['logits'],
