@@ -43,6 +43,15 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
+/**
+ * glibc raises its mmap threshold each time a large block is freed, up to 32 MiB, after which the
+ * worker's large short-lived blocks (logits, K/V buffers, the runtime's scratch) come from heaps
+ * that never shrink. A fixed 128 KiB threshold keeps them mapped and returned when freed: measured
+ * on the engine alone (16 documents x 3 requests) peak RSS 505 -> 458 MiB, after the run
+ * 477 -> 410 MiB, with the same pass times. Other C libraries ignore it; a user's own value wins.
+ */
+const MALLOC_SETTINGS = { MALLOC_MMAP_THRESHOLD_: '131072' };
+
 export class WorkerEngine implements InfillEngine {
   private worker: ChildProcess | undefined;
   /** The worker with the model loaded in it; a failed load is not kept: the next call tries again. */
@@ -172,7 +181,7 @@ export class WorkerEngine implements InfillEngine {
     // whatever our environment says; the worker's output goes to our stderr: under `--stdio` our
     // stdout is the protocol channel.
     const worker = fork(this.workerScript, [], {
-      execArgv: [], env: withTelemetryOff(process.env), stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced',
+      execArgv: [], env: { ...MALLOC_SETTINGS, ...withTelemetryOff(process.env) }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced',
     });
     this.worker = worker;
     process.stderr.write(`[model worker] started, pid ${worker.pid}\n`);
