@@ -62,7 +62,7 @@ def main():
         out = llm.create_completion(ids, max_tokens=24, temperature=0.0, stop=["\n"])
         return out["choices"][0]["text"], (time.perf_counter() - t) * 1000
 
-    cold, typed, exact, sim = [], [], 0, 0.0
+    cold, typed, exact, sim, typed_exact, typed_sim = [], [], 0, 0.0, 0, 0.0
     for h in holes:
         start = window_start(h["prefix"])
         got, ms = complete(h["prefix"], start)
@@ -70,13 +70,17 @@ def main():
         want = h["middle"].rstrip()
         exact += got.rstrip() == want
         sim += edit_similarity(got.rstrip(), want)
-        _, ms = complete(h["prefix"] + h["middle"][:1], start)
+        # One character typed: the rest of the line is what the ghost text should then show.
+        got, ms = complete(h["prefix"] + h["middle"][:1], start)
         typed.append(ms)
+        typed_exact += got.rstrip() == want[1:]
+        typed_sim += edit_similarity(got.rstrip(), want[1:])
 
     def pct(xs, q):
         return round(statistics.quantiles(xs, n=100)[q - 1], 1) if len(xs) > 1 else xs[0]
     result = {"peer": "llama.cpp via llama-cpp-python " + __import__("llama_cpp").__version__, "holes": len(holes),
               "threads": args.threads, "window": args.window, "exact_match": round(exact / len(holes), 4), "edit_similarity": round(sim / len(holes), 4),
+              "typed_exact_match": round(typed_exact / len(holes), 4), "typed_edit_similarity": round(typed_sim / len(holes), 4),
               "cold_ms": {"p50": pct(cold, 50), "p95": pct(cold, 95)}, "typed_ms": {"p50": pct(typed, 50), "p95": pct(typed, 95)},
               # Peak RSS of this process: Python, llama.cpp and the model (Linux reports KiB).
               "rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
