@@ -81,14 +81,13 @@ class Attention(nn.Module):
         v = self.v(x).view(B, S, Hkv, D).transpose(1, 2)
         q, k = rotary(q, rope), rotary(k, rope)
         # Grouped-query attention: the G query heads of a group read the same key/value head, so
-        # they become G*S query rows against it (head h = kv*G + g). Cached and new keys are read
-        # where they are: no copy of the cache per query head, nor one to join it to the new keys
-        # (in ONNX those copies of the whole cache cost more than the attention itself).
+        # they become G*S query rows against it (head h = kv*G + g), and the cache is not copied
+        # once per query head (in ONNX those copies cost more than the attention itself).
         q = q.reshape(B, Hkv, H // Hkv * S, D) * (1.0 / math.sqrt(D))
-        att = torch.cat([q @ past_k.transpose(-2, -1), q @ k.transpose(-2, -1)], dim=-1)  # [B, Hkv, G*S, P+S]
-        att = torch.softmax(att + bias, dim=-1)
-        P = past_k.shape[2]
-        y = att[..., :P] @ past_v + att[..., P:] @ v                                        # [B, Hkv, G*S, D]
+        keys = torch.cat([past_k, k], dim=2)      # [B, Hkv, P+S, D]
+        values = torch.cat([past_v, v], dim=2)
+        att = torch.softmax(q @ keys.transpose(-2, -1) + bias, dim=-1)                   # [B, Hkv, G*S, P+S]
+        y = att @ values                                                                    # [B, Hkv, G*S, D]
         y = y.reshape(B, H, S, D).transpose(1, 2).reshape(B, S, H * D)
         return self.out(y), k, v
 
