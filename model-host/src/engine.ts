@@ -196,9 +196,12 @@ function healWord(tokenizer: CodeTokenizer, prompt: PromptIds, prefix: string): 
   if (prompt.prefixTokens === 0) return undefined;
   const text = tokenizer.decode([prompt.ids[prompt.ids.length - 1]]);
   if (!/^ ?\w+$/.test(text) || !prefix.endsWith(text)) return undefined;
+  // A token missing from the vocabulary's strings (an added token) cannot be healed.
+  const ids = tokenizer.tokensStartingWith(text);
+  if (ids.length === 0) return undefined;
   prompt.ids.pop();
   prompt.prefixTokens--;
-  return { text, ids: tokenizer.tokensStartingWith(text) };
+  return { text, ids };
 }
 
 /** The spaces and tabs at the end of `prefix` (none when it ends in anything else). */
