@@ -32,8 +32,8 @@ export interface ContextCacheLimits {
 }
 
 /** Four documents; the bytes bound is what four full windows of the default model take (30 layers x 3
- *  K/V heads x 64 x 450 positions x 4 bytes x 2 = 21 MB each), so the cache never holds more than
- *  the documents it is meant for, whatever the model. */
+ *  K/V heads x 64 x (450 positions + 64 of room, kv-cache.ts) x 4 bytes x 2 = 24 MB each), so the
+ *  cache never holds more than the documents it is meant for, whatever the model. */
 export const DEFAULT_CONTEXT_CACHE: ContextCacheLimits = { maxDocuments: 4, maxBytes: 96 * 1024 * 1024 };
 
 /**
@@ -46,7 +46,7 @@ export function contextPass(model: Model, ids: readonly number[], past: KvCache,
   const P = past.length;
   return model.forward({
     batch: 1, seq: n, inputIds: ids, positionIds: ids.map((_, i) => P + i), attentionMask: passMask(past, 1, n, (i) => i + 1),
-    past: past.capacity ? past : undefined, logitsFrom: allLogits ? 0 : n - 1,
+    past, logitsFrom: allLogits ? 0 : n - 1,
   });
 }
 

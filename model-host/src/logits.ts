@@ -148,24 +148,25 @@ export function rankedTokens(logits: Float32Array, offset: number, vocab: number
 }
 
 /**
- * The `n` most likely of the tokens `ids` (token healing's allowed openers), each with its
- * probability under the softmax over those tokens alone; with a temperature, the first is sampled
- * from them instead. A few hundred ids: plain loops.
+ * The tokens `ids` (token healing's allowed openers), most likely first, each with its probability
+ * under the softmax over those tokens alone. A few hundred ids: plain loops.
  */
-export function rankedAmong(logits: Float32Array, ids: readonly number[], n: number, temperature: number, random: () => number): Pick[] {
+export function rankedAmong(logits: Float32Array, ids: readonly number[]): Pick[] {
   if (ids.length === 0) throw new Error('no token is allowed');
   const sorted = [...ids].sort((a, b) => logits[b] - logits[a] || a - b);
   const max = logits[sorted[0]];
   let sum = 0;
   for (const id of ids) sum += Math.exp(logits[id] - max);
   const logAllowed = max + Math.log(sum);
-  if (temperature > 0) {
-    let r = random() * ids.reduce((t, id) => t + Math.exp((logits[id] - max) / temperature), 0);
-    const drawn = sorted.find((id) => (r -= Math.exp((logits[id] - max) / temperature)) < 0) ?? sorted[sorted.length - 1];
-    sorted.splice(sorted.indexOf(drawn), 1);
-    sorted.unshift(drawn);
-  }
-  return sorted.slice(0, n).map((id) => ({ id, logProb: logits[id] - logAllowed, prob: Math.exp(logits[id] - logAllowed) }));
+  return sorted.map((id) => ({ id, logProb: logits[id] - logAllowed, prob: Math.exp(logits[id] - logAllowed) }));
+}
+
+/** One of `picks`, drawn from their softmax at `temperature` (> 0). */
+export function drawTempered(picks: readonly Pick[], temperature: number, random: () => number): Pick {
+  const top = Math.max(...picks.map((pk) => pk.logProb));
+  const weights = picks.map((pk) => Math.exp((pk.logProb - top) / temperature));
+  let r = random() * weights.reduce((t, w) => t + w, 0);
+  return picks.find((_, i) => (r -= weights[i]) < 0) ?? picks[picks.length - 1];
 }
 
 /** Indices of the `k` largest scores, largest first (ties: lower index first). */

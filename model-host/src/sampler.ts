@@ -26,7 +26,7 @@
 // own, which gives the same K/V); keep both identical.
 
 import { CancelledError } from './errors';
-import { pickToken, rankedAmong, rankedTokens, seededRandom, topK } from './logits';
+import { drawTempered, pickToken, rankedAmong, rankedTokens, seededRandom, topK } from './logits';
 import { appendKv, passMask, repeatKv, selectRows, truncateKv, type KvShape } from './kv-cache';
 import type { ForwardOutput, KvCache } from './session';
 import type { SamplerOptions } from './types';
@@ -105,9 +105,7 @@ export async function sample(
   if (!(canvasLength >= 1) || !(candidates >= 1)) throw new Error(`canvasLength and candidates must be at least 1 (got ${canvasLength}, ${candidates})`);
   const stepsPerBlock = Math.max(1, Math.round(options.steps / Math.ceil(canvasLength / blockLength)));
   const banned = bannedTokens(options, ctx);
-  const openers = ctx.openingTokens
-    ? rankedAmong(context.lastLogits, ctx.openingTokens, candidates, options.temperature, seededRandom(options.seed ?? 0))
-    : firstTokens(context, candidates, options, banned(0));
+  const openers = firstTokens(context, candidates, options, banned(0), ctx.openingTokens);
   const rows: Row[] = openers.map((_, r) => ({
     done: [], doneLogProbs: [], x: [], logProbs: [], steps: 0, random: seededRandom((options.seed ?? 0) + r),
     lastLogits: context.lastLogits, lastLogZ: context.lastLogZ, kvRow: r,
@@ -195,13 +193,20 @@ export async function sample(
 /**
  * The first token of each row, committed before any pass: the context's last logits predict it
  * (nothing in the block can change them), and it is the choice that most separates candidates.
- * Row 0 takes the greedy (or, with a temperature, the sampled) token, row r the r-th most likely.
+ * Row 0 takes the greedy (or, with a temperature, the sampled) token, row r the r-th most likely;
+ * with token healing, among the `opening` tokens only.
  */
-function firstTokens(context: ContextState, candidates: number, options: SamplerOptions, banned: ReadonlySet<number>) {
+function firstTokens(context: ContextState, candidates: number, options: SamplerOptions, banned: ReadonlySet<number>, opening?: readonly number[]) {
   const logits = context.lastLogits;
+  const random = seededRandom(options.seed ?? 0);
+  if (opening) {
+    const all = rankedAmong(logits, opening);
+    const sampled = options.temperature === 0 ? all[0] : drawTempered(all, options.temperature, random);
+    return [sampled, ...all.filter((t) => t.id !== sampled.id)].slice(0, candidates);
+  }
   const ranked = rankedTokens(logits, 0, logits.length, banned, candidates, context.lastLogZ);
   if (options.temperature === 0) return ranked;
-  const sampled = pickToken(logits, 0, logits.length, options.temperature, seededRandom(options.seed ?? 0), banned);
+  const sampled = pickToken(logits, 0, logits.length, options.temperature, random, banned);
   return [sampled, ...ranked.filter((t) => t.id !== sampled.id)].slice(0, candidates);
 }
 
@@ -264,7 +269,7 @@ export function blockPass(model: Model, rows: readonly { done: readonly number[]
     }
   });
   const attentionMask = passMask(past, B, S, (i) => (i < pending ? i + 1 : S));
-  return model.forward({ batch: B, seq: S, inputIds, positionIds, attentionMask, past: past.capacity > 0 ? past : undefined, logitsFrom: Math.max(0, pending - 1) });
+  return model.forward({ batch: B, seq: S, inputIds, positionIds, attentionMask, past, logitsFrom: Math.max(0, pending - 1) });
 }
 
 /**

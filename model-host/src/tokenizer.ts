@@ -30,8 +30,9 @@ export class CodeTokenizer {
   /** Ids whose vocabulary string may decode to a line break: byte-level (Ċ, č), byte fallback
    *  (<0x0A>, <0x0D>) or literal; only these are decoded when the line-break sets are built. */
   private readonly newlineCandidates: number[];
-  /** The vocabulary's strings with their ids, sorted by string (for tokensStartingWith). */
-  private readonly sortedVocab: [string, number][];
+  /** The vocabulary's strings, sorted, and their ids (for tokensStartingWith). */
+  private readonly sortedStrings: string[];
+  private readonly sortedIds: number[];
 
   /** `tokenizerJson` is the parsed tokenizer.json; `special` the ids from model.json. */
   constructor(tokenizerJson: object, readonly special: SpecialTokens) {
@@ -40,9 +41,11 @@ export class CodeTokenizer {
     this.specialStrings = added.map((t) => t.content).filter((s) => s.length > 1).sort((a, b) => b.length - a.length);
     this.specialIds = new Set([...Object.values(special), ...added.map((t) => t.id)]);
     const vocab = (tokenizerJson as { model?: { vocab?: Record<string, number> } }).model?.vocab;
-    const entries = vocab && typeof vocab === 'object' && !Array.isArray(vocab) ? Object.entries(vocab) : [];
-    this.newlineCandidates = entries.filter(([s]) => /[\n\rĊč]|<0x0[AD]>/.test(s)).map(([, id]) => id);
-    this.sortedVocab = entries.filter(([, id]) => !this.specialIds.has(id)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const table = vocab && typeof vocab === 'object' && !Array.isArray(vocab) ? vocab : {};
+    this.newlineCandidates = Object.entries(table).filter(([s]) => /[\n\rĊč]|<0x0[AD]>/.test(s)).map(([, id]) => id);
+    // The default sort (UTF-16 code units, as `<` compares) is about twice as fast as a comparator here.
+    this.sortedStrings = Object.keys(table).filter((s) => !this.specialIds.has(table[s])).sort();
+    this.sortedIds = this.sortedStrings.map((s) => table[s]);
   }
 
   /** Token ids of user text; never contains a special id (see the file comment). */
@@ -130,16 +133,16 @@ export class CodeTokenizer {
   tokensStartingWith(word: string): number[] {
     if (!/^ ?\w+$/.test(word)) throw new Error(`not a word: ${JSON.stringify(word)}`);
     const key = word.replace(/^ /, 'Ġ');
-    const v = this.sortedVocab;
+    const strings = this.sortedStrings;
     let lo = 0;
-    let hi = v.length;
+    let hi = strings.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (v[mid][0] < key) lo = mid + 1;
+      if (strings[mid] < key) lo = mid + 1;
       else hi = mid;
     }
     const ids: number[] = [];
-    for (let i = lo; i < v.length && v[i][0].startsWith(key); i++) ids.push(v[i][1]);
+    for (let i = lo; i < strings.length && strings[i].startsWith(key); i++) ids.push(this.sortedIds[i]);
     return ids;
   }
 
