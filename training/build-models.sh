@@ -7,11 +7,13 @@ cd "$(dirname "$0")/.."
 bash training/venv.sh
 for adapter in models/*/adapter.npz; do
   dir=$(dirname "$adapter")
-  stamp="$(cat "$adapter" "$dir/adapter.json" training/export.py training/model.py training/lora.py training/base.py | sha256sum | cut -c1-16)"
+  # ranges.npz (smooth.py's activation ranges) makes the int8 export smooth its weights first.
+  ranges=(); [ -f "$dir/ranges.npz" ] && ranges=(--ranges "$dir/ranges.npz")
+  stamp="$(cat "$adapter" "$dir/adapter.json" "${ranges[@]:1}" training/export.py training/smooth.py training/model.py training/lora.py training/base.py | sha256sum | cut -c1-16)"
   [ -f "$dir/model.onnx" ] && [ "$(cat "$dir/.built" 2>/dev/null)" = "$stamp" ] && continue
   echo "building $dir from the base and its adapter (a minute or two)"
   PYTHONPATH=training training/.venv/bin/python training/export.py --adapter "$adapter" --out "$dir" \
-    --name "$(basename "$dir")" --dtype "$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1])).get("dtype","int8"))' "$dir/adapter.json")"
+    --name "$(basename "$dir")" "${ranges[@]}" --dtype "$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1])).get("dtype","int8"))' "$dir/adapter.json")"
   PYTHONPATH=training training/.venv/bin/python training/make_tokenizer_fixture.py "$dir/tokenizer.json" >/dev/null
   echo "$stamp" > "$dir/.built"
 done
