@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole pipeline, end to end: corpus -> base (pinned wheel, converted) -> adaptation -> export -> evaluation.
+# The whole pipeline, end to end: corpus -> base (pinned wheel, converted) -> adaptation -> activation ranges -> export
+# -> evaluation.
 #   bash training/pipeline.sh default     # models/default (training/configs/default.json), int8
 #   bash training/pipeline.sh tiny        # models/tiny: the small shape trained from scratch for 4 minutes, for the tests
 # RESUME=1 continues a run from its checkpoint (weights only). TORCH=pypi trains with PyPI's torch 2.x
@@ -21,7 +22,8 @@ if [ "$name" = tiny ]; then
 fi
 $py training/train.py --config "training/configs/$name.json" ${RESUME:+--resume}
 out=$($py -c "import json,sys;print(json.load(open(sys.argv[1]))['out_dir'])" "training/configs/$name.json")
-$py training/export.py --adapter "$out/adapter.npz" --out "models/$name" --name "$name" --dtype int8
+$py training/smooth.py --adapter "$out/adapter.npz" --out "models/$name/ranges.npz"
+$py training/export.py --adapter "$out/adapter.npz" --out "models/$name" --name "$name" --dtype int8 --ranges "models/$name/ranges.npz"
 $py training/make_tokenizer_fixture.py "models/$name/tokenizer.json"
 $py training/evaluate.py --adapter "$out/adapter.npz" --holes bench/holes-heldout.jsonl --humaneval single,multi,random \
   --limit 100 --out "bench/results/quality-$name.json"
