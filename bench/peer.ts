@@ -89,6 +89,8 @@ const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const p = (xs: number[], q: number) => percentile(xs, q);
 /** Answered single-line typing requests (the targets' kind), the fixed debounce subtracted. */
 const afterDebounce = (t: TypingStats) => t.typing.filter((_, i) => t.typingModes[i] === 'single-line').map((ms) => Math.max(0, ms - t.debounceMs));
+/** The first requests are automatic too (typing the first character makes them): the debounce comes off. */
+const firstAfterDebounce = (t: TypingStats, warm = false) => (warm ? t.firstWarm : t.first).map((ms) => Math.max(0, ms - t.debounceMs));
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 
 /** Per finished engine run: context tokens computed, block passes, ms in the model versus the rest of the engine. */
@@ -137,8 +139,8 @@ async function main(): Promise<void> {
     'single-line typing p50 / p95 ms (answered / requests)', 'exact match / edit similarity at the line start', 'the same, first character typed', 'peak RSS MiB'];
   const both = (q: { exact: number; similarity: number }) => `${pct(q.exact)} / ${q.similarity.toFixed(3)}`;
   const rows: (string | number)[][] = runs.map(({ variant, typing: t, quality: q }) => [
-    `ours: ${path.basename(modelPath)}, ${variant.label}`, holes.length, `${f0(p(t.first, 50))} / ${f0(p(t.first, 95))}`,
-    `${f0(p(t.firstWarm, 50))} / ${f0(p(t.firstWarm, 95))}`,
+    `ours: ${path.basename(modelPath)}, ${variant.label}`, holes.length, `${f0(p(firstAfterDebounce(t), 50))} / ${f0(p(firstAfterDebounce(t), 95))}`,
+    `${f0(p(firstAfterDebounce(t, true), 50))} / ${f0(p(firstAfterDebounce(t, true), 95))}`,
     `${f0(p(afterDebounce(t), 50))} / ${f0(p(afterDebounce(t), 95))} (${afterDebounce(t).length} / ${t.requests})`,
     both(q.lineStart), both(q.typed), `${f0(t.rssMiB.max)} (server + worker)`]);
   const ours = runs[0];
@@ -147,7 +149,7 @@ async function main(): Promise<void> {
       `${f0(peer.typed_ms.p50)} / ${f0(peer.typed_ms.p95)} (one character typed, prompt cache)`,
       both({ exact: peer.exact_match, similarity: peer.edit_similarity }), both({ exact: peer.typed_exact_match, similarity: peer.typed_edit_similarity }),
       `${peer.rss_mib} (python process)`]);
-    const firstP50 = p(ours.typing.first, 50);
+    const firstP50 = p(firstAfterDebounce(ours.typing), 50);
     const typingP50 = p(afterDebounce(ours.typing), 50);
     const gain = (q: Quality, exact: number, similarity: number) => `${(100 * (q.exact - exact)).toFixed(1)} points / ${(q.similarity - similarity).toFixed(3)}`;
     rows.push(['ratio ours / peer (p50); quality: ours - peer', '', `${(firstP50 / peer.cold_ms.p50).toFixed(2)}x`, '', `${(typingP50 / peer.typed_ms.p50).toFixed(2)}x`,
@@ -158,8 +160,8 @@ async function main(): Promise<void> {
   const checks: [string, string, number, number][] = [
     ['single-line typing p50 (after the debounce)', 'ms', p(typingAfter, 50), TARGETS.typingP50],
     ['single-line typing p95 (after the debounce)', 'ms', p(typingAfter, 95), TARGETS.typingP95],
-    ['first completion after open, p50 (cold)', 'ms', p(t.first, 50), TARGETS.firstMs],
-    ['first completion after a warm start, p50', 'ms', p(t.firstWarm, 50), TARGETS.firstMs],
+    ['first completion after open, p50 (cold)', 'ms', p(firstAfterDebounce(t), 50), TARGETS.firstMs],
+    ['first completion after a warm start, p50', 'ms', p(firstAfterDebounce(t, true), 50), TARGETS.firstMs],
     ['server + worker peak RSS', 'MiB', t.rssMiB.max, TARGETS.rssMiB],
   ];
   const modelRuns = t.traces.typing.filter((x) => x.mode === 'single-line').map((x) => x.latencyMs ?? 0);
@@ -168,7 +170,7 @@ async function main(): Promise<void> {
     + `model ${path.basename(modelPath)}; ${holes.length} single-line held-out holes (${sourceNames}); ${machine()}; ${new Date().toISOString().slice(0, 10)}. `
     + `Ours: through the real server (default settings unless named: debounce ${t.debounceMs} ms, steps ${s.steps}, threshold ${s.confidenceThreshold}, `
     + `candidates ${s.candidates}, prefix/suffix ${s.maxPrefixTokens}/${s.maxSuffixTokens} tokens); typing = ${typed} characters per hole ~${interval} ms apart, `
-    + `each an automatic request cancelling the one before; latencies of answered requests, the debounce subtracted. `
+    + `each an automatic request cancelling the one before; the first request after opening is automatic too; latencies of answered requests, the debounce subtracted. `
     + 'Quality: the engine directly with the same requests (single-line). '
     + (peer ? `Peer: the same base GGUF, prefix only (${peer.window} tokens), greedy to the end of the line, prompt cache on.` : 'Peer: not run (--no-peer).')
     + '\n\n' + table(header, rows)
@@ -181,6 +183,11 @@ async function main(): Promise<void> {
     + `\nWarm-ups (prefills) run: ${t.traces.prefill.length}, context tokens computed p50 ${f0(p(t.traces.prefill.map((x) => x.context.computed), 50))}, `
     + `ms p50 ${f0(p(t.traces.prefill.map((x) => x.ms ?? 0), 50))}. Typing requests: ${t.requests}, answered ${t.answered}, cancelled ${t.cancelled}, failed ${t.failed}; `
     + `RSS start / max / end ${f0(t.rssMiB.start)} / ${f0(t.rssMiB.max)} / ${f0(t.rssMiB.end)} MiB.\n`
+    + runs.map(({ variant, typing: r }) => {
+      const all = [...r.traces.first, ...r.traces.typing, ...r.traces.firstWarm];
+      return `${variant.label}: ${all.filter((x) => x.truncated).length} of ${all.length} answers the model wrote were cut by the time budget; `
+        + `${r.traces.grow.length} background runs wrote the rest (${f0(p(r.traces.grow.map((x) => x.latencyMs ?? 0), 50))} ms p50 each).\n`;
+    }).join('')
     + '\n### Issue 11 targets (default settings)\n\n'
     + table(['target', 'measured', 'bound', 'met'], checks.map(([name, unit, v, bound]) => [name, `${f0(v)} ${unit}`, `<= ${bound} ${unit}`, v <= bound ? 'yes' : '**no**']))
     // The typing latencies above mix two kinds of answers: a request whose typed characters start the

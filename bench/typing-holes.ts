@@ -27,6 +27,10 @@ export interface Trace {
   ms?: number;
   context: { tokens: number; computed: number; reused: number };
   canvasPasses?: number;
+  /** The answer was cut by the time budget (ghostTextBudgetMs). */
+  truncated?: boolean;
+  /** A run writing the rest of a cut answer in the background (inline-completion.ts growCompletion). */
+  grow?: boolean;
 }
 
 export interface TypingOptions {
@@ -51,11 +55,12 @@ export interface TypingStats {
   answered: number;
   cancelled: number;
   failed: number;
-  /** Explicit requests right after opening (cold) and after a warm start. */
+  /** Automatic requests (as typing the first character makes one) right after opening (cold) and
+   *  after a warm start; they include the debounce. */
   first: number[];
   firstWarm: number[];
   /** Trace lines of finished engine runs, by phase. */
-  traces: { first: Trace[]; typing: Trace[]; firstWarm: Trace[]; prefill: Trace[] };
+  traces: { first: Trace[]; typing: Trace[]; firstWarm: Trace[]; prefill: Trace[]; grow: Trace[] };
   rssMiB: { start: number; max: number; end: number };
 }
 
@@ -81,7 +86,7 @@ export async function typeHoles(holes: Hole[], o: TypingOptions): Promise<Typing
   const debounceMs = Number(settings.debounceMs ?? 75);
   const stats: TypingStats = {
     holes: holes.length, debounceMs, typing: [], typingModes: [], requests: 0, answered: 0, cancelled: 0, failed: 0, first: [], firstWarm: [],
-    traces: { first: [], typing: [], firstWarm: [], prefill: [] }, rssMiB: { start: 0, max: 0, end: 0 },
+    traces: { first: [], typing: [], firstWarm: [], prefill: [], grow: [] }, rssMiB: { start: 0, max: 0, end: 0 },
   };
   const phase = new Map<string, 'open' | 'warm'>();
   try {
@@ -98,7 +103,7 @@ export async function typeHoles(holes: Hole[], o: TypingOptions): Promise<Typing
       let text = h.prefix + h.middle[0];
       await server.open(uri, h.language, text + h.suffix);
       let t0 = performance.now();
-      await server.inline(uri, endOf(text));
+      await server.inline(uri, endOf(text), { trigger: 'automatic' });
       stats.first.push(performance.now() - t0);
 
       // Sustained typing: each keystroke supersedes the request before it.
@@ -145,7 +150,7 @@ export async function typeHoles(holes: Hole[], o: TypingOptions): Promise<Typing
       await server.connection.sendNotification(cursorMoved, { textDocument: { uri: warmUri }, position: endOf(warmText) });
       await sleep(o.warmPauseMs);
       t0 = performance.now();
-      await server.inline(warmUri, endOf(warmText));
+      await server.inline(warmUri, endOf(warmText), { trigger: 'automatic' });
       stats.firstWarm.push(performance.now() - t0);
       await server.close(warmUri);
       stats.rssMiB.max = Math.max(stats.rssMiB.max, rssMiB(pid));
@@ -160,8 +165,8 @@ export async function typeHoles(holes: Hole[], o: TypingOptions): Promise<Typing
   // Each document's first finished run is its first completion; the open document's later ones are typing.
   const seen = new Set<string>();
   for (const t of parseTraces(server.stderr)) {
-    if (t.kind === 'prefill') {
-      stats.traces.prefill.push(t);
+    if (t.kind === 'prefill' || t.grow) {
+      (t.grow ? stats.traces.grow : stats.traces.prefill).push(t);
       continue;
     }
     const firstOfDocument = !seen.has(t.document);

@@ -21,7 +21,7 @@ import {
   type ServerOptions,
 } from 'vscode-languageclient/node';
 import { errorText } from '../../model-host/src/errors';
-import { serverStatus, SETTINGS, SETTINGS_SECTION, type ServerStatusParams } from '../../language-server/src/protocol';
+import { completionGrew, serverStatus, SETTINGS, SETTINGS_SECTION, type CompletionGrewParams, type ServerStatusParams } from '../../language-server/src/protocol';
 import { Config } from './config';
 import { StatusBar } from './status';
 
@@ -147,6 +147,7 @@ export class Client implements vscode.Disposable {
     this.current = client;
     this.clientDisposables.push(
       client.onNotification(serverStatus, (s) => this.onStatus(s)),
+      client.onNotification(completionGrew, (p) => this.onGrew(p)),
       client.onDidChangeState((e) => {
         if (e.newState === State.Stopped && !this.stopping) this.progress.done();
       }),
@@ -176,6 +177,15 @@ export class Client implements vscode.Disposable {
     } finally {
       this.stopping = false;
     }
+  }
+
+  /** Ghost text the time budget cut short is whole now: ask again, if the user is still where it was shown. */
+  private onGrew(p: CompletionGrewParams): void {
+    const editor = vscode.window.activeTextEditor;
+    const c = this.current;
+    if (!editor || !c || c.code2ProtocolConverter.asUri(editor.document.uri) !== p.textDocument.uri) return;
+    if (editor.document.version !== p.version) return;
+    void vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
   }
 
   private onStatus(s: ServerStatusParams): void {

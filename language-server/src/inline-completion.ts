@@ -22,7 +22,7 @@ import { toEol } from './line-endings';
 import type { ModelService } from './model-service';
 import { postprocessCompletion } from './postprocess';
 import type { ServerSettings } from './protocol';
-import type { CachedCompletion, ResultCache } from './result-cache';
+import type { CachedCompletion, CacheQuery, ResultCache } from './result-cache';
 import { debounce, type RequestScheduler } from './scheduler';
 import { generationHash } from './settings';
 import { safeOffset } from './positions';
@@ -34,6 +34,8 @@ export interface CompletionDeps {
   scheduler: RequestScheduler;
   cache: ResultCache;
   settings: () => ServerSettings;
+  /** Tells the client that a completion shown cut short is now whole in the cache (completionGrew). */
+  grew?: (uri: string, version: number) => void;
 }
 
 /** Whether completions apply to this document at all. */
@@ -103,21 +105,61 @@ export async function provideInlineCompletions(
   if (cached) return toItems(cached, document, context, cursor);
 
   const ticket = deps.scheduler.begin(document.uri, 'inline', token);
+  let grow: (() => Promise<void>) | undefined;
   try {
-    // An explicit request (the user asked for a suggestion) skips the debounce.
+    // An explicit request (the user asked for a suggestion) skips the debounce and the time budget.
     const explicit = params.context?.triggerKind === InlineCompletionTriggerKind.Invoked;
     if (!explicit && !(await debounce(settings.debounceMs, ticket.signal))) return [];
-    const { candidates } = await deps.model.infill(plan, { ...context, document: document.uri }, settings, ticket.signal);
+    const budget = explicit || settings.ghostTextBudgetMs <= 0 ? undefined : settings.ghostTextBudgetMs;
+    const { candidates } = await deps.model.infill(plan, { ...context, document: document.uri }, settings, ticket.signal, budget);
     const completions = rankCandidates(candidates, context, plan);
     deps.cache.store(cacheQuery, completions);
 
     // Closed or edited while the model ran: the answer belongs to text that is gone.
     const now = deps.documents.get(document.uri);
     if (ticket.signal.aborted || !now || now.version !== version) return [];
+    const best = completions[0];
+    if (best && candidates.some((c) => c.truncated)) grow = () => growCompletion(deps, { uri: document.uri, version, context, plan, cacheQuery, shown: best });
     return toItems(completions, document, context, cursor);
   } catch {
     // Cancelled, no model, or an engine error (the model service logged and counted it).
     return [];
+  } finally {
+    ticket.done();
+    // After done(): growing takes the document's slot, and must not cancel the answer it follows.
+    void grow?.();
+  }
+}
+
+interface Shown {
+  uri: string;
+  version: number;
+  context: CursorContext;
+  plan: SpanPlan;
+  cacheQuery: CacheQuery;
+  /** The ghost text the budget cut short. */
+  shown: CachedCompletion;
+}
+
+/**
+ * Writes the rest of a completion the time budget cut short: the model continues from the shown
+ * text as if it had been typed (its context is warm, so only those tokens are new), and the whole
+ * completion replaces the short one in the cache under the original cursor. Typing through the
+ * ghost text then finds it, and the client, told, asks again and shows it. A newer request for
+ * the document cancels this, like any request before it (scheduler.ts).
+ */
+async function growCompletion(deps: CompletionDeps, s: Shown): Promise<void> {
+  const ticket = deps.scheduler.begin(s.uri, 'inline');
+  try {
+    const typed = s.context.linePrefix + s.shown.text;
+    const grown: CursorContext = { ...s.context, prefix: s.context.prefix + s.shown.text, linePrefix: typed.slice(typed.lastIndexOf('\n') + 1) };
+    const { candidates } = await deps.model.infill(s.plan, { ...grown, document: s.uri }, deps.settings(), ticket.signal, undefined, true);
+    const rest = rankCandidates(candidates.slice(0, 1), grown, s.plan)[0];
+    if (ticket.signal.aborted || !rest) return;
+    deps.cache.store(s.cacheQuery, [{ text: s.shown.text + rest.text, confidence: s.shown.confidence }]);
+    deps.grew?.(s.uri, s.version);
+  } catch {
+    // Cancelled or failed: the short ghost text stays what it was.
   } finally {
     ticket.done();
   }

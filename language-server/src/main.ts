@@ -22,7 +22,7 @@ import { WorkerEngine } from '../../model-host/src/worker-engine';
 import { fillSelectionHandler } from './fill-selection';
 import { provideInlineCompletions } from './inline-completion';
 import { ModelService } from './model-service';
-import { cursorMoved, fillSelection, serverStatus, SETTINGS_SECTION, type ServerSettings } from './protocol';
+import { completionGrew, cursorMoved, fillSelection, serverStatus, SETTINGS_SECTION, type ServerSettings } from './protocol';
 import { Prefiller } from './prefill';
 import { safeOffset } from './positions';
 import { ResultCache } from './result-cache';
@@ -136,7 +136,10 @@ connection.languages.inlineCompletion.on((params, token) => {
   requireInitialize('textDocument/inlineCompletion');
   // The completion computes the context itself; a warm-up queued before it would only delay it.
   prefiller.cancel(params.textDocument.uri);
-  return provideInlineCompletions(params, token, { documents, model, scheduler, cache, settings: () => settings });
+  return provideInlineCompletions(params, token, {
+    documents, model, scheduler, cache, settings: () => settings,
+    grew: (uri, version) => initialized && void connection.sendNotification(completionGrew, { textDocument: { uri }, version }),
+  });
 });
 
 connection.onRequest(fillSelection, (params, token) => {

@@ -96,7 +96,13 @@ export class ModelService {
    * ModelNotReadyError when there is no model to run, or the engine's error, which counts
    * towards the failure streak.
    */
-  async infill(plan: SpanPlan, context: InfillContext, settings: ServerSettings, signal: AbortSignal): Promise<Completion> {
+  /**
+   * `budgetMs`: answer within about that long, possibly with the decided start of each completion
+   * (`truncated`). `grow`: this run writes the rest of such an answer (only the trace tells them apart).
+   */
+  async infill(
+    plan: SpanPlan, context: InfillContext, settings: ServerSettings, signal: AbortSignal, budgetMs?: number, grow = false,
+  ): Promise<Completion> {
     if (this.loading) await this.loading;
     if (signal.aborted) throw new CancelledError();
     const engine = this.engine;
@@ -106,7 +112,7 @@ export class ModelService {
     }
     const started = performance.now();
     try {
-      const result = await engine.infill(engineRequest(plan, context, settings), signal);
+      const result = await engine.infill({ ...engineRequest(plan, context, settings), timeBudgetMs: budgetMs }, signal);
       const latencyMs = performance.now() - started;
       this.failures = 0;
       this.reportLatency(latencyMs, result.candidates.reduce((sum, c) => sum + c.tokens, 0));
@@ -114,7 +120,7 @@ export class ModelService {
         // One line per answered request (DIFFUSION_INFILL_TRACE=1): the benches read the breakdown from it.
         this.log(`[trace] ${JSON.stringify({ kind: 'infill', document: context.document, mode: plan.mode, latencyMs,
           modelMs: result.timings.modelMs, engineMs: result.timings.totalMs, contextMs: result.timings.contextMs,
-          context: result.context, canvasPasses: result.canvasPasses })}`);
+          context: result.context, canvasPasses: result.canvasPasses, truncated: result.candidates.some((c) => c.truncated), grow })}`);
       }
       return { candidates: result.candidates, latencyMs };
     } catch (error) {

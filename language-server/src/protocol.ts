@@ -85,6 +85,16 @@ export const SETTINGS = {
     markdownDescription: 'Wait this many milliseconds after typing stops before asking the model; a keystroke in between cancels '
       + 'the request.',
   },
+  ghostTextBudgetMs: {
+    key: 'ghostTextBudgetMs',
+    type: 'integer',
+    default: 100,
+    minimum: 0,
+    maximum: 10000,
+    markdownDescription: 'Show ghost text within about this many milliseconds of asking the model, however long the line: what '
+      + 'the model has decided from the cursor on by then is shown at once, and the rest follows when it is written (the '
+      + 'suggestion grows in place). `0` waits for the whole completion. Explicit triggers and Fill Selection always wait.',
+  },
   // Token budgets of the context windows: not contributed (no key), so VS Code users keep the
   // defaults; other LSP clients may send them.
   maxPrefixTokens: {
@@ -147,3 +157,13 @@ export interface CursorMovedParams {
 }
 
 export const cursorMoved = new NotificationType<CursorMovedParams>('diffusionInfill/cursorMoved');
+
+/** Server to client: a ghost text shown cut short by `ghostTextBudgetMs` has been written in full
+ *  for this document version; asking again at the same cursor returns it (the client re-triggers
+ *  inline suggestions, and the suggestion grows in place). */
+export interface CompletionGrewParams {
+  textDocument: TextDocumentIdentifier;
+  version: number;
+}
+
+export const completionGrew = new NotificationType<CompletionGrewParams>('diffusionInfill/completionGrew');

@@ -69,7 +69,7 @@ export function engineKey(s: ServerSettings, packageRoot: string): string {
 }
 
 /** Settings that change whether or when the model runs, never what it writes. */
-const NOT_GENERATION: readonly SettingName[] = ['enable', 'disabledLanguages', 'debounceMs'];
+const NOT_GENERATION: readonly SettingName[] = ['enable', 'disabledLanguages', 'debounceMs', 'ghostTextBudgetMs'];
 
 /**
  * Every other setting may change what the model would produce for the same context (a new

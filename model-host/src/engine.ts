@@ -151,6 +151,7 @@ export class LocalEngine implements InfillEngine {
     // All candidates in one batched run: every pass serves each row still writing.
     const { rows, forwards } = await sample(session, state, request.canvasLength, request.candidates ?? 1, request.sampler, {
       special: manifest.special_tokens, shape: contexts.shape, lineBreakTokens: lineBreaks, newlineTokens: newlines, openingTokens, signal,
+      deadline: request.timeBudgetMs === undefined ? undefined : t0 + request.timeBudgetMs,
     });
     const candidates = rows.map((r) => this.candidate(r, request.canvasLength, singleLine, healed));
     candidates.sort((a, b) => b.confidence - a.confidence);
@@ -182,6 +183,7 @@ export class LocalEngine implements InfillEngine {
       canvasLength,
       tokens: n,
       steps: r.steps,
+      truncated: r.truncated,
     };
   }
 }

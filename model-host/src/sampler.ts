@@ -55,6 +55,8 @@ export interface SampleResult {
   logProbs: number[];
   /** Steps this row committed tokens in. */
   steps: number;
+  /** Cut at the deadline: the text goes on, but only its start was decided in time. */
+  truncated: boolean;
 }
 
 export interface BatchResult {
@@ -74,6 +76,10 @@ export interface SampleContext {
   newlineTokens?: ReadonlySet<number>;
   /** Token healing: the only tokens position 0 may take (those starting with the word the context was cut back by). */
   openingTokens?: readonly number[];
+  /** A time (performance.now()) after which no pass starts: each row ends where its first masked
+   *  position is, and its result says `truncated`. Position 0 is decided before any pass, so every
+   *  row keeps at least one token. */
+  deadline?: number;
   signal?: AbortSignal;
 }
 
@@ -87,6 +93,7 @@ interface Row {
   steps: number;
   /** Where the completion ends (exclusive), once known. */
   end?: number;
+  truncated?: boolean;
   random: () => number;
   lastLogits: Float32Array;
   lastLogZ?: number;
@@ -139,6 +146,16 @@ export async function sample(
       const todo = live.map((r) => maskedPositions(r.x, mask));
       if (todo.every((m) => m.length === 0)) break;
       await yieldToEventLoop(ctx.signal);
+      if (ctx.deadline !== undefined && performance.now() >= ctx.deadline) {
+        // Out of time: what is decided from the row's start is its answer.
+        for (const r of live) {
+          const open = r.x.indexOf(mask);
+          r.end = lo + (open < 0 ? r.x.length : open);
+          r.truncated = true;
+        }
+        live = [];
+        break;
+      }
       // A pass runs when a decided block waits to join the context or a position > 0 is masked;
       // position 0 alone needs only the logits the context already gave.
       let out: ForwardOutput | undefined;
@@ -246,7 +263,7 @@ function result(r: Row, canvasLength: number, pad: number): SampleResult {
   }
   // The pad the model chose keeps its log-probability (it scores an empty completion).
   if (end < canvasLength && tokens[end] === pad) lps[end] = logProbs[end];
-  return { canvas, logProbs: lps, steps: r.steps };
+  return { canvas, logProbs: lps, steps: r.steps, truncated: r.truncated ?? false };
 }
 
 /**

@@ -40,6 +40,10 @@ export interface InfillRequest {
   document?: string;
   /** false: compute the whole context afresh and keep nothing (default true). */
   reuseContext?: boolean;
+  /** Answer within about this many milliseconds of the request starting to run (one pass more at
+   *  most): each completion is then the part decided from its start, marked `truncated`, and the
+   *  caller may ask again with it typed to get the rest. Unset: no limit. */
+  timeBudgetMs?: number;
 }
 
 export interface InfillCandidate {
@@ -52,6 +56,8 @@ export interface InfillCandidate {
   tokens: number;
   /** Denoising steps this candidate committed tokens in. */
   steps: number;
+  /** Cut by the request's time budget: the text is the decided start of a longer completion. */
+  truncated: boolean;
 }
 
 export interface InfillTimings {

@@ -102,7 +102,7 @@ function runPipeline(c: GoldenCase): { result: string | null; mode?: string; pre
   const context = buildCursorContext(text, offset, settings);
   if (context.kind === 'skip') return { result: null };
   const plan = planCursorSpan(context.linePrefix, context.lineSuffix, settings);
-  const raw = { text: c.raw, confidence: -1, canvasLength: 8, tokens: 1, steps: 1 };
+  const raw = { text: c.raw, confidence: -1, canvasLength: 8, tokens: 1, steps: 1, truncated: false };
   const items = toItems(rankCandidates([raw], context, plan), document, context, document.positionAt(offset));
   const insertText = items[0]?.insertText;
   return { result: typeof insertText === 'string' ? insertText : null, mode: plan.mode, prefix: context.prefix, suffix: context.suffix };

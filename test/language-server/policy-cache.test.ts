@@ -139,7 +139,7 @@ test('candidates: post-processed, deduplicated, blanks dropped, the engine\'s or
   assert.equal(context.kind, 'ok');
   if (context.kind !== 'ok') return;
   const plan = planCursorSpan(context.linePrefix, context.lineSuffix, defaults);
-  const candidate = (text: string, confidence: number) => ({ text, confidence, canvasLength: 8, tokens: 2, steps: 8 });
+  const candidate = (text: string, confidence: number) => ({ text, confidence, canvasLength: 8, tokens: 2, steps: 8, truncated: false });
   // Best first, as the engine sorts them.
   const candidates = [candidate('  ', -0.1), candidate('b, c)', -0.5), candidate('a)', -1), candidate('a)\n', -2)];
   assert.deepEqual(rankCandidates(candidates, context, plan), [

@@ -142,6 +142,25 @@ test('single-line completions end at a line break', async () => {
   }
 });
 
+test('a time budget answers with the decided start of the completion, marked truncated', async () => {
+  // Greedy decoding is deterministic, so the start decided in time is the start of the whole answer.
+  const whole = await engine.infill(request({ threshold: 0 }, 16, 2));
+  assert.ok(whole.candidates.every((c) => !c.truncated));
+  assert.ok(whole.candidates[0].tokens > 1, 'the tiny model writes more than one token here');
+  // Budget 0: out of time before the first pass, so only the first token (decided from the context) is left.
+  const cut = await engine.infill({ ...request({ threshold: 0 }, 16, 2), timeBudgetMs: 0 });
+  assert.equal(cut.canvasPasses, 0);
+  for (const [i, c] of cut.candidates.entries()) {
+    assert.ok(c.truncated);
+    assert.equal(c.tokens, 1);
+    const full = whole.candidates.find((w) => w.text.startsWith(c.text));
+    assert.ok(full, `candidate ${i} ${JSON.stringify(c.text)} starts a whole candidate`);
+  }
+  // A budget larger than the work changes nothing.
+  const roomy = await engine.infill({ ...request({ threshold: 0 }, 16, 2), timeBudgetMs: 60_000 });
+  assert.deepEqual(roomy.candidates.map((c) => [c.text, c.truncated]), whole.candidates.map((c) => [c.text, false]));
+});
+
 test('a canvas longer than the model\'s positions, or a canvas or candidate count that is not a positive integer, is refused', async () => {
   await assert.rejects(engine.infill(request({}, 9000)), /does not fit the model's 8192 positions/);
   await assert.rejects(engine.infill(request({}, 0)), /canvasLength must be a positive integer/);

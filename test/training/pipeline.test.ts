@@ -13,7 +13,7 @@ import { parity } from '../helpers/parity';
 // The package's types are ESM-only; its CommonJS build is what node loads here.
 const { Tokenizer } = require('@huggingface/tokenizers') as typeof import('@huggingface/tokenizers', { with: { 'resolution-mode': 'import' } });
 
-test('smoke run: corpus -> base -> adaptation -> export -> parity', { timeout: 900_000 }, async () => {
+test('smoke run: corpus -> base -> adaptation -> export (float32, smoothed int8) -> parity', { timeout: 900_000 }, async () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'di-smoke-'));
   try {
     execFileSync('bash', [path.join(repoRoot, 'training/smoke.sh'), out], { stdio: 'pipe', maxBuffer: 64 << 20 });
@@ -38,6 +38,16 @@ test('smoke run: corpus -> base -> adaptation -> export -> parity', { timeout: 9
     for (const [pass, r] of Object.entries(diff)) {
       assert.ok(r.maxDiff < 1e-3, `${pass} pass parity ${r.maxDiff}`);
       assert.equal(r.argmaxAgree, 1, `${pass} pass argmax agreement`);
+    }
+
+    // int8 after smoothing: the folded scales leave the float model unchanged (parity.json is
+    // computed before them), so only quantization error remains, and little of it.
+    const model8 = JSON.parse(fs.readFileSync(path.join(out, 'model8/model.json'), 'utf8'));
+    assert.equal(model8.weights_dtype, 'int8');
+    assert.ok(model8.int8_smoothing.alpha > 0, 'smoothing recorded');
+    for (const [pass, r] of Object.entries(await parity(path.join(out, 'model8')))) {
+      assert.ok(r.maxDiff < 0.1 * r.scale, `${pass} pass int8 parity ${r.maxDiff} of ${r.scale}`);
+      assert.ok(r.argmaxAgree >= 0.8, `${pass} pass int8 argmax agreement ${r.argmaxAgree}`);
     }
 
     // The tokenizer the pipeline wrote loads in JS with the same ids as the Rust reference.
