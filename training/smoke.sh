@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A minutes-long run of the whole pipeline, for the test suite: a small Python-only corpus, the
-# pinned base (fetched and converted), a few adaptation steps on a 2-block cut of it, export.
+# pinned base (fetched and converted), a few adaptation steps on a 2-block cut of it, export (float32, and int8 smoothed).
 #   bash training/smoke.sh OUT_DIR
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,3 +15,6 @@ $py training/train.py --config training/configs/default.json --set out_dir="\"$o
   lr=0.0005 warmup_steps=5 eval_batches=2 eval_minutes=100 ckpt_minutes=100
 $py training/export.py --adapter "$out/run/adapter.npz" --out "$out/model" --name smoke --dtype float32
 $py training/make_tokenizer_fixture.py "$out/model/tokenizer.json"
+# The int8 path: activation ranges on the run's own corpus, weights smoothed, then quantized.
+$py training/smooth.py --adapter "$out/run/adapter.npz" --corpus "$out/corpus/train.jsonl" --out "$out/ranges.npz"
+$py training/export.py --adapter "$out/run/adapter.npz" --out "$out/model8" --name smoke8 --dtype int8 --ranges "$out/ranges.npz"
