@@ -185,7 +185,12 @@ export class Client implements vscode.Disposable {
     const c = this.current;
     if (!editor || !c || c.code2ProtocolConverter.asUri(editor.document.uri) !== p.textDocument.uri) return;
     if (editor.document.version !== p.version) return;
-    void vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
+    // VS Code keeps showing a suggestion it already has even when a new request returns a longer
+    // one, so the short one is hidden first and the new request shows the whole line.
+    void (async () => {
+      await vscode.commands.executeCommand('editor.action.inlineSuggest.hide');
+      await vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
+    })();
   }
 
   private onStatus(s: ServerStatusParams): void {

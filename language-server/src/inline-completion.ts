@@ -118,8 +118,9 @@ export async function provideInlineCompletions(
     // Closed or edited while the model ran: the answer belongs to text that is gone.
     const now = deps.documents.get(document.uri);
     if (ticket.signal.aborted || !now || now.version !== version) return [];
-    const best = completions[0];
-    if (best && candidates.some((c) => c.truncated)) grow = () => growCompletion(deps, { uri: document.uri, version, context, plan, cacheQuery, shown: best });
+    // Cut short by the time budget: write the rest (even when what was decided in time, alone, was post-processed away).
+    const cut = candidates[0];
+    if (cut?.truncated) grow = () => growCompletion(deps, { uri: document.uri, version, context, plan, cacheQuery, cut });
     return toItems(completions, document, context, cursor);
   } catch {
     // Cancelled, no model, or an engine error (the model service logged and counted it).
@@ -131,32 +132,34 @@ export async function provideInlineCompletions(
   }
 }
 
-interface Shown {
+interface CutShort {
   uri: string;
   version: number;
   context: CursorContext;
   plan: SpanPlan;
   cacheQuery: CacheQuery;
-  /** The ghost text the budget cut short. */
-  shown: CachedCompletion;
+  /** The best candidate as the engine wrote it before the budget ran out (not post-processed). */
+  cut: InfillCandidate;
 }
 
 /**
- * Writes the rest of a completion the time budget cut short: the model continues from the shown
- * text as if it had been typed (its context is warm, so only those tokens are new), and the whole
- * completion replaces the short one in the cache under the original cursor. Typing through the
- * ghost text then finds it, and the client, told, asks again and shows it. A newer request for
- * the document cancels this, like any request before it (scheduler.ts).
+ * Writes the rest of a completion the time budget cut short: the model continues from the cut
+ * text as if it had been typed (its context is warm, so only those tokens are new); the whole
+ * completion is post-processed against the original cursor, like a one-shot answer, and replaces
+ * the short one in the cache there. Typing through the ghost text then finds it, and the client,
+ * told, asks again and shows it. A newer request for the document cancels this, like any request
+ * before it (scheduler.ts).
  */
-async function growCompletion(deps: CompletionDeps, s: Shown): Promise<void> {
+async function growCompletion(deps: CompletionDeps, s: CutShort): Promise<void> {
   const ticket = deps.scheduler.begin(s.uri, 'inline');
   try {
-    const typed = s.context.linePrefix + s.shown.text;
-    const grown: CursorContext = { ...s.context, prefix: s.context.prefix + s.shown.text, linePrefix: typed.slice(typed.lastIndexOf('\n') + 1) };
+    const typed = s.context.linePrefix + s.cut.text;
+    const grown: CursorContext = { ...s.context, prefix: s.context.prefix + s.cut.text, linePrefix: typed.slice(typed.lastIndexOf('\n') + 1) };
     const { candidates } = await deps.model.infill(s.plan, { ...grown, document: s.uri }, deps.settings(), ticket.signal, undefined, true);
-    const rest = rankCandidates(candidates.slice(0, 1), grown, s.plan)[0];
-    if (ticket.signal.aborted || !rest) return;
-    deps.cache.store(s.cacheQuery, [{ text: s.shown.text + rest.text, confidence: s.shown.confidence }]);
+    if (ticket.signal.aborted || !candidates[0]) return;
+    const whole = rankCandidates([{ ...s.cut, text: s.cut.text + candidates[0].text, truncated: false }], s.context, s.plan);
+    if (whole.length === 0) return;
+    deps.cache.store(s.cacheQuery, whole);
     deps.grew?.(s.uri, s.version);
   } catch {
     // Cancelled or failed: the short ghost text stays what it was.

@@ -158,7 +158,18 @@ test('typing shows ghost text, Tab accepts it, and it is in the saved file', asy
   await browser!.screenshot('ghost-text');
 
   // The first line of the suggestion is drawn inline after the cursor; further lines below it.
-  const inline = plain((await page.locator('.ghost-text-decoration').allTextContents()).join(''));
+  const shownText = async () => plain((await page.locator('.ghost-text-decoration').allTextContents()).join(''));
+  const first = await shownText();
+  // With the time budget the first ghost text may be only the start of the line: the server writes
+  // the rest, tells the client (diffusionInfill/completionGrew), which asks again, and VS Code
+  // shows the longer suggestion in place of the short one.
+  let inline = first;
+  for (let waited = 0; waited < 5000 && inline === first; waited += 250) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    inline = await shownText();
+  }
+  t.diagnostic(`ghost text first ${JSON.stringify(first)}, then ${JSON.stringify(inline)}`);
+  assert.ok(inline.startsWith(first), `the suggestion only grows: ${JSON.stringify(first)} -> ${JSON.stringify(inline)}`);
   assert.ok(inline.trim().length > 0 || (await page.locator('.ghost-text').count()) > 0, 'the ghost text is not blank');
 
   await page.keyboard.press('Tab');
