@@ -88,12 +88,15 @@ export const SETTINGS = {
   ghostTextBudgetMs: {
     key: 'ghostTextBudgetMs',
     type: 'integer',
-    default: 100,
+    // Off until a real-editor flake is understood: with 100, the code-server UI test saw no ghost
+    // text at all in 3 of 8 runs on a fresh clone (0 of 3 with the budget off).
+    default: 0,
     minimum: 0,
     maximum: 10000,
     markdownDescription: 'Show ghost text within about this many milliseconds of asking the model, however long the line: what '
       + 'the model has decided from the cursor on by then is shown at once, and the rest follows when it is written (the '
-      + 'suggestion grows in place). `0` waits for the whole completion. Explicit triggers and Fill Selection always wait.',
+      + 'suggestion grows in place). `0` (the default) waits for the whole completion; `100` keeps typing under 150 ms. '
+      + 'Explicit triggers and Fill Selection always wait.',
   },
   // Token budgets of the context windows: not contributed (no key), so VS Code users keep the
   // defaults; other LSP clients may send them.
