@@ -57,11 +57,15 @@ def activation_ranges(model, batches):
     return {k: v.numpy() for k, v in ranges.items()}
 
 
-def _scale(act, *weights, alpha=ALPHA):
-    """s_j for input channel j, from the activation range and the largest weight reading it."""
-    w = torch.stack([x.abs().amax(0) for x in weights]).amax(0)
+def _balance(act, w, alpha):
+    """s = act^alpha / w^(1 - alpha) per channel, from the activation and weight ranges."""
     s = act.clamp(min=1e-5) ** alpha / w.clamp(min=1e-5) ** (1 - alpha)
     return s.clamp(min=1e-2, max=1e2)
+
+
+def _scale(act, *weights, alpha=ALPHA):
+    """s_j for input channel j, from the activation range and the largest weight reading it."""
+    return _balance(act, torch.stack([x.abs().amax(0) for x in weights]).amax(0), alpha)
 
 
 @torch.no_grad()
@@ -87,7 +91,7 @@ def smooth(model, ranges, alpha=ALPHA):
         # out's input channel (h, d) is value channel (h // G, d): one scale per value channel.
         act = r[f"blocks.{i}.attn.out"].view(c.n_kv_head, G, D).amax(1)
         w = a.out.weight.abs().amax(0).view(c.n_kv_head, G, D).amax(1)
-        s = (act.clamp(min=1e-5) ** alpha / w.clamp(min=1e-5) ** (1 - alpha)).clamp(min=1e-2, max=1e2)
+        s = _balance(act, w, alpha)
         a.v.weight.div_(s.reshape(-1)[:, None])
         a.out.weight.mul_(s[:, None, :].expand(c.n_kv_head, G, D).reshape(-1))
     s = _scale(r["head"], model.embed.weight, alpha=alpha)

@@ -94,11 +94,9 @@ export class ModelService {
   /**
    * One request. Throws CancelledError when the signal aborted (whatever the engine threw then),
    * ModelNotReadyError when there is no model to run, or the engine's error, which counts
-   * towards the failure streak.
-   */
-  /**
-   * `budgetMs`: answer within about that long, possibly with the decided start of each completion
-   * (`truncated`). `grow`: this run writes the rest of such an answer (only the trace tells them apart).
+   * towards the failure streak. `budgetMs`: answer within about that long, possibly with the
+   * decided start of each completion (`truncated`). `grow`: this run writes the rest of such an
+   * answer (only the trace tells them apart).
    */
   async infill(
     plan: SpanPlan, context: InfillContext, settings: ServerSettings, signal: AbortSignal, budgetMs?: number, grow = false,
