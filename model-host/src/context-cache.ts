@@ -7,7 +7,8 @@
 // One entry per document (the key a request carries), least recently used first out, under a
 // bound on documents and bytes.
 
-import { appendKv, emptyKv, kvBytes, passMask, truncateKv, type KvCache, type KvShape } from './kv-cache';
+import { collectAll } from './collect';
+import { appendKv, emptyKv, KV_HEADROOM, kvBytes, kvBytesPerPosition, passMask, truncateKv, type KvCache, type KvShape } from './kv-cache';
 import type { ContextState, Model } from './sampler';
 
 export interface ContextStats {
@@ -31,10 +32,11 @@ export interface ContextCacheLimits {
   maxBytes: number;
 }
 
-/** Four documents; the bytes bound is what four full windows of the default model take (30 layers x 3
- *  K/V heads x 64 x (450 positions + 64 of room, kv-cache.ts) x 4 bytes x 2 = 24 MB each), so the
- *  cache never holds more than the documents it is meant for, whatever the model. */
-export const DEFAULT_CONTEXT_CACHE: ContextCacheLimits = { maxDocuments: 4, maxBytes: 96 * 1024 * 1024 };
+/** Four documents; the bytes bound is what four full contexts of the default model take with the
+ *  server's default windows (30 layers x 3 K/V heads x 64 x (386 positions + 64 of room, kv-cache.ts)
+ *  x 4 bytes x 2 = 19.8 MiB each), so the cache never holds more than the documents it is meant for,
+ *  whatever the model; larger windows keep fewer documents. */
+export const DEFAULT_CONTEXT_CACHE: ContextCacheLimits = { maxDocuments: 4, maxBytes: 80 * 1024 * 1024 };
 
 /**
  * A causal pass over `ids` at positions start.. after `past` (start = past.length): each input
@@ -48,6 +50,32 @@ export function contextPass(model: Model, ids: readonly number[], past: KvCache,
     batch: 1, seq: n, inputIds: ids, positionIds: ids.map((_, i) => P + i), attentionMask: passMask(past, 1, n, (i) => i + 1),
     past, logitsFrom: allLogits ? 0 : n - 1,
   });
+}
+
+/**
+ * Most tokens one context pass computes; a longer context runs in several passes, each after the
+ * K/V of the ones before. onnxruntime's CPU arena keeps, for the life of the process, what its
+ * largest pass needed: a 448-token pass of the default model left the process ~50 MB larger than
+ * one of 160. The split costs no time at these lengths (measured 448 tokens in 1, 2 or 3 passes
+ * within the machine's noise): the attention part grows with the square of the pass, and the
+ * weights are read once per pass either way. Much shorter passes do cost (64: +10-15%).
+ */
+export const CONTEXT_CHUNK = 160;
+
+/**
+ * `past` followed by the K/V of `ids`, computed CONTEXT_CHUNK tokens at a time into one buffer
+ * sized for all of them. `last` is the final pass's output: its last logits row predicts canvas
+ * position 0.
+ */
+async function extendContext(model: Model, ids: readonly number[], past: KvCache, shape: KvShape) {
+  let kv = past;
+  let last: Awaited<ReturnType<typeof contextPass>> | undefined;
+  for (let at = 0; at < ids.length; at += CONTEXT_CHUNK) {
+    last = await contextPass(model, ids.slice(at, at + CONTEXT_CHUNK), kv);
+    kv = appendKv(kv, last.present, shape, past.length + ids.length);
+  }
+  if (!last) throw new Error('no context tokens to compute');
+  return { kv, last };
 }
 
 export class ContextCache {
@@ -74,12 +102,12 @@ export class ContextCache {
       // cache first: the new positions are written over its own from `keep` on (kv-cache.ts).
       const keep = Math.min(common, ids.length - 1);
       if (entry) this.entries.delete(document);
+      if (reuse) this.makeRoom(ids.length);
       const past = entry && keep > 0 ? truncateKv(entry.kv, keep) : emptyKv();
       const fresh = ids.slice(keep);
-      const out = await contextPass(model, fresh, past);
-      const kv = appendKv(past, out.present, this.shape);
-      const lastLogits = out.logits.slice(out.logits.length - out.vocab);
-      state = { length: ids.length, past: kv, lastLogits, lastLogZ: out.logZ?.[out.logZ.length - 1] };
+      const { kv, last } = await extendContext(model, fresh, past, this.shape);
+      const lastLogits = last.logits.slice(last.logits.length - last.vocab);
+      state = { length: ids.length, past: kv, lastLogits, lastLogZ: last.logZ?.[last.logZ.length - 1] };
       computed = fresh.length;
     }
     if (reuse) this.remember(document, { ids: [...ids], kv: state.past, lastLogits: state.lastLogits, lastLogZ: state.lastLogZ });
@@ -98,11 +126,26 @@ export class ContextCache {
   }
 
   forget(document: string): void {
-    this.entries.delete(document);
+    if (this.entries.delete(document)) collectAll();
   }
 
   clear(): void {
     this.entries.clear();
+  }
+
+  /**
+   * Drops least recently used entries until one of `positions` more fits the bounds, before it is
+   * computed: memory then peaks at the bound, not at the bound plus the entry being built.
+   */
+  private makeRoom(positions: number): void {
+    const needed = (positions + KV_HEADROOM) * kvBytesPerPosition(this.shape);
+    const before = this.entries.size;
+    for (const key of this.entries.keys()) {
+      if (this.entries.size < this.limits.maxDocuments && this.bytes + needed <= this.limits.maxBytes) break;
+      this.entries.delete(key);
+    }
+    // A dropped entry's K/V is long-lived (old generation) and large: free it before the new one grows.
+    if (this.entries.size < before) collectAll();
   }
 
   private remember(document: string, entry: Entry): void {

@@ -46,7 +46,7 @@ export class LocalEngine implements InfillEngine {
     } catch (error) {
       throw new ModelLoadError(`${files.tokenizerPath} is not a tokenizer this host can load: ${errorText(error)}`, files.tokenizerPath);
     }
-    const session = await ModelSession.open(files, this.options.provider, this.options.threads ?? 0);
+    const session = await ModelSession.open(files, this.options.provider, this.options.threads ?? 0, this.options.cpuArena ?? true);
     this.files = files;
     this.tokenizer = tokenizer;
     this.session = session;

@@ -29,6 +29,11 @@ export function emptyKv(batch = 1): KvCache {
   return { key: new Float32Array(0), value: new Float32Array(0), batch, length: 0, capacity: 0 };
 }
 
+/** Bytes of one cached position of one row (keys and values of every layer). */
+export function kvBytesPerPosition(shape: KvShape): number {
+  return 2 * shape.layers * shape.kvHeads * shape.headDim * Float32Array.BYTES_PER_ELEMENT;
+}
+
 /** Bytes held by a cache (both tensors, room included). */
 export function kvBytes(kv: KvCache): number {
   return kv.key.byteLength + kv.value.byteLength;
@@ -49,9 +54,10 @@ export function truncateKv(kv: KvCache, keep: number): KvCache {
 /**
  * `kv` followed by the positions of `added` (same batch). When they fit in kv's room they are
  * written there and the result shares kv's buffers: whatever else holds those buffers sees its room
- * overwritten, never its own positions. Otherwise both are copied into new buffers with headroom.
+ * overwritten, never its own positions. Otherwise both are copied into new buffers with headroom
+ * past `reserve` positions (a context computed in several passes asks for its whole length once).
  */
-export function appendKv(kv: KvCache, added: KvCache, shape: KvShape): KvCache {
+export function appendKv(kv: KvCache, added: KvCache, shape: KvShape, reserve = 0): KvCache {
   if (added.length === 0) return kv;
   if (kv.length > 0 && kv.batch !== added.batch) throw new Error(`cannot append a cache of batch ${added.batch} to one of batch ${kv.batch}`);
   const runs = shape.layers * added.batch * shape.kvHeads;
@@ -59,7 +65,7 @@ export function appendKv(kv: KvCache, added: KvCache, shape: KvShape): KvCache {
   const length = kv.length + added.length;
   let out = kv;
   if (length > kv.capacity || kv.batch !== added.batch) {
-    const capacity = length + KV_HEADROOM;
+    const capacity = Math.max(length, reserve) + KV_HEADROOM;
     out = { key: new Float32Array(runs * capacity * d), value: new Float32Array(runs * capacity * d), batch: added.batch, length: kv.length, capacity };
     copyRuns(kv.key, kv.capacity, out.key, capacity, 0, kv.length, runs, d);
     copyRuns(kv.value, kv.capacity, out.value, capacity, 0, kv.length, runs, d);

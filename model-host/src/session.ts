@@ -79,7 +79,7 @@ export class ModelSession {
    * Opens the model on the first provider that works: `auto` tries this platform's GPU providers
    * and then the CPU; a named provider falls back to the CPU. Each skipped provider leaves a note.
    */
-  static async open(files: ModelFiles, setting: ExecutionProviderSetting, threads = 0): Promise<ModelSession> {
+  static async open(files: ModelFiles, setting: ExecutionProviderSetting, threads = 0, cpuArena = true): Promise<ModelSession> {
     const wanted = setting === 'auto' ? (AUTO_ORDER[process.platform] ?? []) : setting === 'cpu' ? [] : [setting];
     const bundled = new Set(ort.listSupportedBackends().map((b) => b.name));
     const notes: string[] = [];
@@ -94,7 +94,7 @@ export class ModelSession {
         continue;
       }
       try {
-        const s = new ModelSession(await ort.InferenceSession.create(files.onnxPath, sessionOptions(provider, threads)), files, provider, notes);
+        const s = new ModelSession(await ort.InferenceSession.create(files.onnxPath, sessionOptions(provider, threads, cpuArena)), files, provider, notes);
         s.check();
         // Some providers only fail on the first run: prove this one with a two-token causal pass.
         const { suffix, prefix } = files.manifest.special_tokens;
@@ -108,7 +108,7 @@ export class ModelSession {
     }
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(files.onnxPath, sessionOptions('cpu', threads));
+      session = await ort.InferenceSession.create(files.onnxPath, sessionOptions('cpu', threads, cpuArena));
     } catch (error) {
       throw new ModelLoadError(`Could not load the ONNX model ${files.onnxPath}: ${firstLine(error)}`, files.onnxPath);
     }
@@ -182,11 +182,12 @@ function missingProviderLibrary(provider: string): string | undefined {
   }
 }
 
-function sessionOptions(provider: string, threads: number): ort.InferenceSession.SessionOptions {
+function sessionOptions(provider: string, threads: number, cpuArena: boolean): ort.InferenceSession.SessionOptions {
   const options: ort.InferenceSession.SessionOptions = {
     executionProviders: [provider],
     graphOptimizationLevel: 'all',
     interOpNumThreads: 1,
+    enableCpuMemArena: cpuArena,
   };
   // A GPU provider that cannot start is expected and reported in the notes; keep its native log quiet.
   if (provider !== 'cpu') options.logSeverityLevel = 4;

@@ -114,6 +114,9 @@ export interface EngineOptions {
   provider: ExecutionProviderSetting;
   /** CPU threads for onnxruntime; 0 = its default. */
   threads?: number;
+  /** onnxruntime's CPU memory arena (default on). The model worker turns it off and tunes the C
+   *  allocator instead (worker-engine.ts). */
+  cpuArena?: boolean;
 }
 
 /** What the language server and CLI talk to: in-process (LocalEngine) or in a child process (WorkerEngine). */

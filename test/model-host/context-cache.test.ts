@@ -6,10 +6,10 @@ import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ContextCache } from '../../model-host/src/context-cache';
+import { CONTEXT_CHUNK, ContextCache, contextPass } from '../../model-host/src/context-cache';
 import { appendKv, emptyKv, KV_HEADROOM, repeatKv, truncateKv, type KvCache } from '../../model-host/src/kv-cache';
 import { loadManifest, type ModelFiles } from '../../model-host/src/manifest';
-import { blockPass, type ContextState } from '../../model-host/src/sampler';
+import { blockPass, type ContextState, type Model } from '../../model-host/src/sampler';
 import { ModelSession } from '../../model-host/src/session';
 import { CodeTokenizer } from '../../model-host/src/tokenizer';
 import { modelsDir } from '../helpers/paths';
@@ -182,4 +182,32 @@ test('documents have separate entries, least recently used first out, under a bo
   const perToken = 2 * shape().layers * shape().kvHeads * shape().headDim * 4; // K and V, float32
   // Each entry's buffer holds its positions and the headroom a cold context pass leaves.
   assert.equal(cache.bytes, (context(1).length + context(3).length + 2 * KV_HEADROOM) * perToken);
+});
+
+test('a context longer than one pass runs in passes of CONTEXT_CHUNK tokens into one buffer, and equals a single pass', async () => {
+  const context = ids('\nprint(total)\n', Array.from({ length: 60 }, (_, i) => `total += values[${i}] * ${i + 1}\n`).join(''));
+  assert.ok(context.length > 2 * CONTEXT_CHUNK, `${context.length} tokens`);
+  const passes: number[] = [];
+  const counting: Model = { forward: (input) => { passes.push(input.seq); return session.forward(input); } };
+  const chunked = await new ContextCache(shape()).prepare(counting, 'doc', context);
+  const full = Math.floor(context.length / CONTEXT_CHUNK);
+  assert.deepEqual(passes, [...Array(full).fill(CONTEXT_CHUNK), context.length - full * CONTEXT_CHUNK].filter((n) => n > 0));
+  assert.equal(chunked.state.past.capacity, context.length + KV_HEADROOM, 'one buffer sized for the whole context');
+  const whole = await contextPass(session, context, emptyKv());
+  const single: ContextState = {
+    length: context.length, past: appendKv(emptyKv(), whole.present, shape()), lastLogits: whole.logits.slice(whole.logits.length - whole.vocab),
+  };
+  await assertSameState(chunked.state, single);
+});
+
+test('a new entry makes room before its pass, so memory peaks at the bound', async () => {
+  const cache = new ContextCache(shape(), { maxDocuments: 2, maxBytes: 1 << 30 });
+  const seen: string[][] = [];
+  const watching: Model = { forward: (input) => { seen.push(cache.documents); return session.forward(input); } };
+  const context = (n: number) => ids('', `y${n} = ${n}\n`.repeat(4));
+  await cache.prepare(watching, 'a', context(1));
+  await cache.prepare(watching, 'b', context(2));
+  await cache.prepare(watching, 'c', context(3));
+  assert.deepEqual(seen.at(-1), ['b'], 'a left before c was computed');
+  assert.deepEqual(cache.documents, ['b', 'c']);
 });
