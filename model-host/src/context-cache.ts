@@ -10,6 +10,7 @@
 import { collectAll } from './collect';
 import { appendKv, emptyKv, KV_HEADROOM, kvBytes, kvBytesPerPosition, passMask, truncateKv, type KvCache, type KvShape } from './kv-cache';
 import type { ContextState, Model } from './sampler';
+import type { ForwardOutput } from './session';
 
 export interface ContextStats {
   /** Context tokens in this request. */
@@ -69,7 +70,7 @@ export const CONTEXT_CHUNK = 160;
  */
 async function extendContext(model: Model, ids: readonly number[], past: KvCache, shape: KvShape) {
   let kv = past;
-  let last: Awaited<ReturnType<typeof contextPass>> | undefined;
+  let last: ForwardOutput | undefined;
   for (let at = 0; at < ids.length; at += CONTEXT_CHUNK) {
     last = await contextPass(model, ids.slice(at, at + CONTEXT_CHUNK), kv);
     kv = appendKv(kv, last.present, shape, past.length + ids.length);
@@ -102,7 +103,7 @@ export class ContextCache {
       // cache first: the new positions are written over its own from `keep` on (kv-cache.ts).
       const keep = Math.min(common, ids.length - 1);
       if (entry) this.entries.delete(document);
-      if (reuse) this.makeRoom(ids.length);
+      if (reuse) this.makeRoom((ids.length + KV_HEADROOM) * kvBytesPerPosition(this.shape));
       const past = entry && keep > 0 ? truncateKv(entry.kv, keep) : emptyKv();
       const fresh = ids.slice(keep);
       const { kv, last } = await extendContext(model, fresh, past, this.shape);
@@ -134,14 +135,14 @@ export class ContextCache {
   }
 
   /**
-   * Drops least recently used entries until one of `positions` more fits the bounds, before it is
-   * computed: memory then peaks at the bound, not at the bound plus the entry being built.
+   * Drops least recently used entries until one more of `bytes` fits the bounds. Called before a
+   * new context is computed, so memory peaks at the bound, not at the bound plus the entry being
+   * built; an entry larger than the whole bound empties the cache and is then not kept either.
    */
-  private makeRoom(positions: number): void {
-    const needed = (positions + KV_HEADROOM) * kvBytesPerPosition(this.shape);
+  private makeRoom(bytes: number): void {
     const before = this.entries.size;
     for (const key of this.entries.keys()) {
-      if (this.entries.size < this.limits.maxDocuments && this.bytes + needed <= this.limits.maxBytes) break;
+      if (this.entries.size < this.limits.maxDocuments && this.bytes + bytes <= this.limits.maxBytes) break;
       this.entries.delete(key);
     }
     // A dropped entry's K/V is long-lived (old generation) and large: free it before the new one grows.
@@ -151,13 +152,8 @@ export class ContextCache {
   private remember(document: string, entry: Entry): void {
     // Re-inserting moves the document to the end: the map's order is least recently used first.
     this.entries.delete(document);
-    this.entries.set(document, entry);
-    for (const key of this.entries.keys()) {
-      if (key === document) break;
-      if (this.entries.size <= this.limits.maxDocuments && this.bytes <= this.limits.maxBytes) break;
-      this.entries.delete(key);
-    }
-    // A single context larger than the whole bound is not kept either.
-    if (this.bytes > this.limits.maxBytes) this.entries.delete(document);
+    const bytes = kvBytes(entry.kv);
+    this.makeRoom(bytes);
+    if (bytes <= this.limits.maxBytes) this.entries.set(document, entry);
   }
 }
