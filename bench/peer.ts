@@ -142,7 +142,7 @@ async function main(): Promise<void> {
     `ours: ${path.basename(modelPath)}, ${variant.label}`, holes.length, `${f0(p(firstAfterDebounce(t), 50))} / ${f0(p(firstAfterDebounce(t), 95))}`,
     `${f0(p(firstAfterDebounce(t, true), 50))} / ${f0(p(firstAfterDebounce(t, true), 95))}`,
     `${f0(p(afterDebounce(t), 50))} / ${f0(p(afterDebounce(t), 95))} (${afterDebounce(t).length} / ${t.requests})`,
-    both(q.lineStart), both(q.typed), `${f0(t.rssMiB.max)} (server + worker)`]);
+    both(q.lineStart), both(q.typed), `${f0(t.rssMiB.max)} (server + worker; ${f0(t.residentMiB.max)} with shared pages once)`]);
   const ours = runs[0];
   if (peer) {
     rows.push([`peer: ${peer.peer}, ${peer.threads} threads`, peer.holes, `${f0(peer.cold_ms.p50)} / ${f0(peer.cold_ms.p95)} (cold prompt)`, '-',
@@ -162,7 +162,8 @@ async function main(): Promise<void> {
     ['single-line typing p95 (after the debounce)', 'ms', p(typingAfter, 95), TARGETS.typingP95],
     ['first completion after open, p50 (cold)', 'ms', p(firstAfterDebounce(t), 50), TARGETS.firstMs],
     ['first completion after a warm start, p50', 'ms', p(firstAfterDebounce(t, true), 50), TARGETS.firstMs],
-    ['server + worker peak RSS', 'MiB', t.rssMiB.max, TARGETS.rssMiB],
+    ['server + worker peak RSS, summed', 'MiB', t.rssMiB.max, TARGETS.rssMiB],
+    ['server + worker peak resident, shared pages once', 'MiB', t.residentMiB.max, TARGETS.rssMiB],
   ];
   const modelRuns = t.traces.typing.filter((x) => x.mode === 'single-line').map((x) => x.latencyMs ?? 0);
   const sourceNames = files.map((f) => path.basename(f)).join(', ');
@@ -182,7 +183,8 @@ async function main(): Promise<void> {
         breakdown(`${variant.label}: after a warm start`, r.traces.firstWarm)]))
     + `\nWarm-ups (prefills) run: ${t.traces.prefill.length}, context tokens computed p50 ${f0(p(t.traces.prefill.map((x) => x.context.computed), 50))}, `
     + `ms p50 ${f0(p(t.traces.prefill.map((x) => x.ms ?? 0), 50))}. Typing requests: ${t.requests}, answered ${t.answered}, cancelled ${t.cancelled}, failed ${t.failed}; `
-    + `RSS start / max / end ${f0(t.rssMiB.start)} / ${f0(t.rssMiB.max)} / ${f0(t.rssMiB.end)} MiB.\n`
+    + `RSS start / max / end ${f0(t.rssMiB.start)} / ${f0(t.rssMiB.max)} / ${f0(t.rssMiB.end)} MiB summed, `
+    + `${f0(t.residentMiB.start)} / ${f0(t.residentMiB.max)} / ${f0(t.residentMiB.end)} MiB with shared pages once.\n`
     + runs.map(({ variant, typing: r }) => {
       const all = [...r.traces.first, ...r.traces.typing, ...r.traces.firstWarm];
       return `${variant.label}: ${all.filter((x) => x.truncated).length} of ${all.length} answers the model wrote were cut by the time budget; `

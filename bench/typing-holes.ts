@@ -15,7 +15,7 @@ import { decideMode, type SpanMode } from '../language-server/src/span-policy';
 import { LspServerProcess } from '../test/language-server/lsp-harness';
 import type { Hole } from './holes';
 import { seeded } from './holes';
-import { progress, rssMiB } from './report';
+import { progress, residentMiB, rssMiB } from './report';
 
 export interface Trace {
   kind: 'infill' | 'prefill';
@@ -62,6 +62,8 @@ export interface TypingStats {
   /** Trace lines of finished engine runs, by phase. */
   traces: { first: Trace[]; typing: Trace[]; firstWarm: Trace[]; prefill: Trace[]; grow: Trace[] };
   rssMiB: { start: number; max: number; end: number };
+  /** The same moments, pages the server and the worker share counted once (report.ts). */
+  residentMiB: { start: number; max: number; end: number };
 }
 
 const EXTENSIONS: Record<string, string> = { python: 'py', typescript: 'ts', javascript: 'js' };
@@ -86,14 +88,25 @@ export async function typeHoles(holes: Hole[], o: TypingOptions): Promise<Typing
   const debounceMs = Number(settings.debounceMs ?? 75);
   const stats: TypingStats = {
     holes: holes.length, debounceMs, typing: [], typingModes: [], requests: 0, answered: 0, cancelled: 0, failed: 0, first: [], firstWarm: [],
-    traces: { first: [], typing: [], firstWarm: [], prefill: [], grow: [] }, rssMiB: { start: 0, max: 0, end: 0 },
+    traces: { first: [], typing: [], firstWarm: [], prefill: [], grow: [] }, rssMiB: { start: 0, max: 0, end: 0 }, residentMiB: { start: 0, max: 0, end: 0 },
   };
   const phase = new Map<string, 'open' | 'warm'>();
   try {
     await server.initialize(settings);
     await server.waitForStatus((s) => s.state === 'ready' || s.state === 'error', 300_000);
     const pid = server.child.pid!;
-    stats.rssMiB.start = stats.rssMiB.max = rssMiB(pid);
+    // The sum of the processes' RSS at every keystroke and after every hole; the pages they hold
+    // (smaps, a few ms to read and parse) only after every hole, where the caches hold the most, so
+    // that reading them does not take the cores from the requests being timed.
+    const sample = (at: 'start' | 'keystroke' | 'hole' | 'end') => {
+      const reads = at === 'keystroke' ? [[stats.rssMiB, rssMiB] as const] : [[stats.rssMiB, rssMiB], [stats.residentMiB, residentMiB]] as const;
+      for (const [m, read] of reads) {
+        const v = read(pid);
+        if (at === 'start' || at === 'end') m[at] = v;
+        m.max = Math.max(m.max, v);
+      }
+    };
+    sample('start');
     const rnd = seeded(42);
     const tick = progress('typing through the server', holes.length);
     for (const [i, h] of holes.entries()) {
@@ -134,7 +147,7 @@ export async function typeHoles(holes: Hole[], o: TypingOptions): Promise<Typing
           },
           () => { if (token.token.isCancellationRequested) stats.cancelled++; else stats.failed++; },
         ));
-        stats.rssMiB.max = Math.max(stats.rssMiB.max, rssMiB(pid));
+        sample('keystroke');
         // A fast typist: keystrokes ~interval apart with jitter, a pause at some word ends.
         const pause = ch === ' ' && rnd() < 0.3 ? 4 * o.interval : 0;
         await sleep(o.interval * (0.6 + 0.8 * rnd()) + pause);
@@ -153,12 +166,11 @@ export async function typeHoles(holes: Hole[], o: TypingOptions): Promise<Typing
       await server.inline(warmUri, endOf(warmText), { trigger: 'automatic' });
       stats.firstWarm.push(performance.now() - t0);
       await server.close(warmUri);
-      stats.rssMiB.max = Math.max(stats.rssMiB.max, rssMiB(pid));
+      sample('hole');
       tick(i + 1);
     }
     await sleep(1000);
-    stats.rssMiB.end = rssMiB(pid);
-    stats.rssMiB.max = Math.max(stats.rssMiB.max, stats.rssMiB.end);
+    sample('end');
   } finally {
     await server.stop();
   }

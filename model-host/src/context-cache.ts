@@ -33,11 +33,13 @@ export interface ContextCacheLimits {
   maxBytes: number;
 }
 
-/** Four documents; the bytes bound is what four full contexts of the default model take with the
+/** Up to four documents, under a bytes bound of three full contexts of the default model with the
  *  server's default windows (30 layers x 3 K/V heads x 64 x (386 positions + 64 of room, kv-cache.ts)
- *  x 4 bytes x 2 = 19.8 MiB each), so the cache never holds more than the documents it is meant for,
- *  whatever the model; larger windows keep fewer documents. */
-export const DEFAULT_CONTEXT_CACHE: ContextCacheLimits = { maxDocuments: 4, maxBytes: 80 * 1024 * 1024 };
+ *  x 4 bytes x 2 = 19.8 MiB each): four fit when some of them are short files. The bound is what
+ *  keeps the worker within its memory budget (README, "Memory"): the cache is the part of the
+ *  worker's memory that grows with use, and a fourth full context would add 20 MiB to the peak.
+ *  Larger windows or models keep fewer documents. */
+export const DEFAULT_CONTEXT_CACHE: ContextCacheLimits = { maxDocuments: 4, maxBytes: 60 * 1024 * 1024 };
 
 /**
  * A causal pass over `ids` at positions start.. after `past` (start = past.length): each input

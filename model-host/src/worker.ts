@@ -5,6 +5,7 @@
 // First: onnxruntime's telemetry is forced off before the engine loads the runtime.
 import './telemetry-off';
 import * as path from 'node:path';
+import { collectAll, collectYoung } from './collect';
 import { LocalEngine } from './engine';
 import { errorText, ModelLoadError } from './errors';
 import type { InfillResult, ModelInfo } from './types';
@@ -40,7 +41,10 @@ function run(id: number, call: (signal: AbortSignal) => Promise<FromWorker>): vo
   }
   const controller = new AbortController();
   running.set(id, controller);
-  call(controller.signal).then(send, (error) => send({ type: 'error', id, error: wire(error) })).finally(() => running.delete(id));
+  call(controller.signal).then(send, (error) => send({ type: 'error', id, error: wire(error) })).finally(() => {
+    running.delete(id);
+    if (running.size === 0) collectYoung();
+  });
 }
 
 async function probeWindow(local: LocalEngine, info: ModelInfo): Promise<number | undefined> {
@@ -70,6 +74,9 @@ process.on('message', (message: ToWorker) => {
       const local = new LocalEngine(message.options);
       local.load().then(async (info) => {
         const passMs = await probeWindow(local, info);
+        // The tokenizer's parsed JSON and the probe's full-window K/V are garbage now: tens of MB
+        // that V8 would otherwise keep until its next full collection.
+        collectAll();
         engine = local;
         send({ type: 'loaded', id: message.id, info, passMs });
       }).catch((error) => send({ type: 'error', id: message.id, error: wire(error) }));
