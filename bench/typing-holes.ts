@@ -62,7 +62,7 @@ export interface TypingStats {
   /** Trace lines of finished engine runs, by phase. */
   traces: { first: Trace[]; typing: Trace[]; firstWarm: Trace[]; prefill: Trace[]; grow: Trace[] };
   rssMiB: { start: number; max: number; end: number };
-  /** The same moments, pages the server and the worker share counted once (report.ts). */
+  /** Pages the server and the worker hold, a shared one counted once (report.ts): at the start, after every hole, at the end. */
   residentMiB: { start: number; max: number; end: number };
 }
 

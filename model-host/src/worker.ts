@@ -43,6 +43,7 @@ function run(id: number, call: (signal: AbortSignal) => Promise<FromWorker>): vo
   running.set(id, controller);
   call(controller.signal).then(send, (error) => send({ type: 'error', id, error: wire(error) })).finally(() => {
     running.delete(id);
+    // After the reply is posted: the collection delays no answer, at most the next request's start.
     if (running.size === 0) collectYoung();
   });
 }
