@@ -57,9 +57,10 @@ export function contextPass(model: Model, ids: readonly number[], past: KvCache,
 
 /**
  * Most tokens one context pass computes; a longer context runs in several passes, each after the
- * K/V of the ones before. onnxruntime's CPU arena keeps, for the life of the process, what its
- * largest pass needed: a 448-token pass of the default model left the process ~50 MB larger than
- * one of 160. The split costs no time at these lengths (measured 448 tokens in 1, 2 or 3 passes
+ * K/V of the ones before. A pass's working memory grows with its length (~30 MB for 160 tokens of
+ * the default model), and onnxruntime's CPU arena, where it is on (in process; the worker turns
+ * it off), keeps what the largest pass needed for the life of the process: a 448-token pass left
+ * the process ~50 MB larger than one of 160. The split costs no time at these lengths (measured 448 tokens in 1, 2 or 3 passes
  * within the machine's noise): the attention part grows with the square of the pass, and the
  * weights are read once per pass either way. Much shorter passes do cost (64: +10-15%).
  */

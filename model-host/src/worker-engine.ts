@@ -53,7 +53,9 @@ interface Pending {
  * heap then reuses instead of mapping fresh zeroed pages every pass. Measured with two workers
  * side by side on the same requests (16 documents x 4): arena and 128 KiB peak 412 MiB, no arena
  * and 512 KiB 400 MiB, total time the same (12.1 / 12.1 s cold, 20.0 / 19.0 s typed); no arena
- * with 128 KiB made cold requests 17% slower. Other C libraries ignore it; a user's value wins.
+ * with 128 KiB made cold requests 17% slower. The C heap a worker keeps after loading varies by
+ * 20-90 MiB from load to load of the same code (README, "Memory"), so the 12 MiB between the
+ * first two is within that. Other C libraries ignore it; a user's value wins.
  */
 const MALLOC_SETTINGS = { MALLOC_MMAP_THRESHOLD_: '524288' };
 

@@ -26,13 +26,6 @@ function wire(error: unknown): WireError {
   return { name: 'Error', message: String(error) };
 }
 
-/**
- * One full pass over the model's whole window (ModelInfo.window: model.json's train_seq_len and
- * max_positions, capped), right after loading. It checks the window against the graph: a window
- * larger than the graph's position range fails here, as a load error, instead of in every
- * request. Its time sizes the parent's watchdog (see watchdog.ts), and the session's first-run
- * allocations are done before the first real request.
- */
 /** One cancellable engine call: answered with its reply, or an error; refused when no model is loaded. */
 function run(id: number, call: (signal: AbortSignal) => Promise<FromWorker>): void {
   if (!engine) {
@@ -48,6 +41,13 @@ function run(id: number, call: (signal: AbortSignal) => Promise<FromWorker>): vo
   });
 }
 
+/**
+ * One full pass over the model's whole window (ModelInfo.window: model.json's train_seq_len and
+ * max_positions, capped), right after loading. It checks the window against the graph: a window
+ * larger than the graph's position range fails here, as a load error, instead of in every
+ * request. Its time sizes the parent's watchdog (see watchdog.ts), and the session's first-run
+ * allocations are done before the first real request.
+ */
 async function probeWindow(local: LocalEngine, info: ModelInfo): Promise<number | undefined> {
   const window = info.window;
   const canvas = Math.min(8, Math.max(1, window - 2));
