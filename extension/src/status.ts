@@ -38,6 +38,7 @@ export class StatusBar implements vscode.Disposable {
       ...s,
       model: s.model ?? (sameRun ? this.view.model : undefined),
       device: s.device ?? (sameRun ? this.view.device : undefined),
+      deviceReason: s.deviceReason ?? (sameRun ? this.view.deviceReason : undefined),
       lastLatencyMs: s.lastLatencyMs ?? (sameRun ? this.view.lastLatencyMs : undefined),
       tokensPerSecond: s.tokensPerSecond ?? (sameRun ? this.view.tokensPerSecond : undefined),
       clientDisabled: this.view.clientDisabled,
@@ -76,6 +77,7 @@ export class StatusBar implements vscode.Disposable {
       const latency = v.lastLatencyMs !== undefined ? ` ${Math.round(v.lastLatencyMs)} ms` : '';
       item.text = `$(sparkle) ${v.model ?? 'Infill'}${v.device ? ` · ${v.device}` : ''}${latency}`;
       const lines = [`Diffusion Infill: ${where ?? 'model loaded'}`];
+      if (v.deviceReason) lines.push(`Device: ${v.deviceReason}`);
       if (v.lastLatencyMs !== undefined) {
         const speed = v.tokensPerSecond ? `, ${formatSpeed(v.tokensPerSecond)} tokens/s` : '';
         lines.push(`Last completion: ${Math.round(v.lastLatencyMs)} ms${speed}`);

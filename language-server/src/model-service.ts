@@ -6,7 +6,7 @@
 // streak, so the handlers only cut the context, plan the span and post-process.
 
 import { CancelledError, errorText } from '../../model-host/src/errors';
-import type { EngineOptions, InfillCandidate, InfillEngine, InfillRequest, ModelInfo } from '../../model-host/src/types';
+import type { EngineOptions, InfillCandidate, InfillEngine, InfillRequest, InfillResult, ModelInfo } from '../../model-host/src/types';
 import type { ServerSettings, ServerState, ServerStatusParams } from './protocol';
 import { engineKey, resolveModelPath, samplerOptions } from './settings';
 import type { SpanPlan } from './span-policy';
@@ -77,6 +77,7 @@ export class ModelService {
     if (this.info && this.state === 'ready') {
       s.model = this.info.name;
       s.device = this.info.provider;
+      s.deviceReason = this.info.deviceReason;
     }
     if (this.message) s.message = this.message;
     return s;
@@ -113,6 +114,7 @@ export class ModelService {
       const result = await engine.infill({ ...engineRequest(plan, context, settings), timeBudgetMs: budgetMs }, signal);
       const latencyMs = performance.now() - started;
       this.failures = 0;
+      this.noteDevice(result.device);
       this.reportLatency(latencyMs, result.candidates.reduce((sum, c) => sum + c.tokens, 0));
       if (TRACE) {
         // One line per answered request (DIFFUSION_INFILL_TRACE=1): the benches read the breakdown from it.
@@ -152,6 +154,14 @@ export class ModelService {
     const engine = this.engine;
     this.engine = undefined;
     if (engine) await engine.dispose().catch(() => undefined);
+  }
+
+  /** A GPU that failed mid-session moved the engine to the CPU: the log and the status bar say so. */
+  private noteDevice(device: InfillResult['device']): void {
+    if (!device || !this.info || device.provider === this.info.provider) return;
+    this.info = { ...this.info, provider: device.provider, deviceReason: device.reason, providerNotes: device.notes };
+    this.log(`Now on ${device.provider}: ${device.reason} (${device.notes[device.notes.length - 1] ?? ''})`);
+    this.report(this.status());
   }
 
   /** After each completion: the latency and speed the status bar shows. */
@@ -212,7 +222,7 @@ export class ModelService {
       }
       this.engine = engine;
       this.info = info;
-      this.log(`Loaded ${info.name} from ${info.path} on ${info.provider} in ${Math.round(info.loadMs)} ms`
+      this.log(`Loaded ${info.name} from ${info.path} on ${info.provider} in ${Math.round(info.loadMs)} ms: ${info.deviceReason}`
         + (info.providerNotes.length ? ` (${info.providerNotes.join('; ')})` : ''));
       this.setState('ready');
     } catch (error) {

@@ -145,6 +145,8 @@ export interface ServerStatusParams {
   state: ServerState;
   model?: string;
   device?: string;
+  /** Why that device: the setting, or `auto`'s probe times, or a GPU that failed mid-session. */
+  deviceReason?: string;
   lastLatencyMs?: number;
   tokensPerSecond?: number;
   /** Set when state is 'error': one sentence a user can act on. */

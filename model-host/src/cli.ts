@@ -6,7 +6,7 @@
 //
 // Lines and columns are 0-based (columns in UTF-16 code units, as in the editor); with --end-line
 // and --end-col the text between the two positions is replaced. Prints one JSON object:
-//   { completion, candidates, timings, forwards, prefixTokens, suffixTokens, model, modelPath, provider, providerNotes }
+//   { completion, candidates, timings, forwards, prefixTokens, suffixTokens, model, modelPath, provider, providerNotes, deviceReason }
 // Exit codes: 0 done, 1 failure, 2 bad arguments, 3 the model could not be loaded.
 
 // First: onnxruntime's telemetry is forced off before the engine loads the runtime.
@@ -195,8 +195,9 @@ async function main(): Promise<number> {
       suffixTokens: r.suffixTokens,
       model: info.name,
       modelPath: info.path,
-      provider: info.provider,
-      providerNotes: info.providerNotes,
+      provider: r.device?.provider ?? info.provider,
+      providerNotes: r.device?.notes ?? info.providerNotes,
+      deviceReason: r.device?.reason ?? info.deviceReason,
     };
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     return 0;

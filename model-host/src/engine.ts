@@ -59,6 +59,7 @@ export class LocalEngine implements InfillEngine {
       window: windowTokens(files.manifest),
       provider: session.provider,
       providerNotes: session.notes,
+      deviceReason: session.reason,
       loadMs: performance.now() - t0,
     };
     return this.info;
@@ -159,6 +160,7 @@ export class LocalEngine implements InfillEngine {
     return {
       candidates,
       timings: { tokenizeMs, sampleMs: totalMs - tokenizeMs, totalMs, modelMs: session.modelMs - model0, contextMs },
+      device: { provider: session.provider, reason: session.reason, notes: [...session.notes] },
       forwards: forwards + (stats.computed > 0 ? 1 : 0),
       canvasPasses: forwards,
       context: stats,

@@ -1,24 +1,18 @@
-// The ONNX Runtime session: choosing an execution provider, and one forward pass with int64
-// inputs (see models/CONTRACT.md for the graph's inputs and outputs).
+// The ONNX Runtime session: opening it on the provider the setting asks for (device.ts says which
+// providers a setting tries, and `auto` keeps a GPU only when its probe pass beats the CPU's), one
+// forward pass with int64 inputs (see models/CONTRACT.md), and the fall back to the CPU when a GPU
+// fails in the middle of a session: the pass is run again there, so no request is lost.
 
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 // Before onnxruntime-node loads: its telemetry stays off in every process that opens a session.
 import './telemetry-off';
 import * as ort from 'onnxruntime-node';
 import type { ExecutionProviderSetting } from './types';
 import { errorText, ModelLoadError } from './errors';
+import { firstLine as conciseLine, sessionOptions, timePass, unavailable, verdict, wantedProviders, type ProbeTime, type SessionTuning } from './device';
 import { checkGraph, type ModelFiles } from './manifest';
 import type { KvCache } from './kv-cache';
 
 export type { KvCache } from './kv-cache';
-
-/** GPU providers `auto` tries on each platform, best first; the CPU always comes last. */
-const AUTO_ORDER: Record<string, string[]> = {
-  linux: ['cuda', 'webgpu'],
-  win32: ['dml', 'webgpu'],
-  darwin: ['coreml'],
-};
 
 export interface ForwardInput {
   batch: number;
@@ -57,76 +51,142 @@ function int64(values: ArrayLike<number>, dims: number[]): ort.Tensor {
   return new ort.Tensor('int64', data, dims);
 }
 
+
+/** `auto`'s probe: a 32-token causal context pass, then a block of 8 masks against it. */
+const PROBE_CONTEXT = 32;
+const PROBE_BLOCK = 8;
+/** A GPU whose warm-up pass is this many times slower than the CPU's whole probe is not timed further. */
+const PROBE_GIVE_UP = 20;
+
 export class ModelSession {
   /** Milliseconds spent inside session.run (inputs built, outputs read), summed over all passes. */
   modelMs = 0;
+  /** Why this provider is the one in use (for the status bar and the log). */
+  reason = '';
 
   /** Whether the graph takes the cache one layer per input (past_key.0 ...) rather than stacked. */
   private readonly perLayer: boolean;
 
   private constructor(
-    private readonly session: ort.InferenceSession,
+    private session: ort.InferenceSession,
     private readonly files: ModelFiles,
-    /** The provider in use, e.g. 'cpu'. */
-    readonly provider: string,
-    /** Why each provider tried before it was not used. */
+    /** The provider in use, e.g. 'cpu'; becomes 'cpu' when a GPU fails mid-session. */
+    public provider: string,
+    /** Why each provider tried before it was not used, and later events (a GPU that failed). */
     readonly notes: string[],
+    private readonly tuning: SessionTuning,
   ) {
     this.perLayer = session.inputNames.includes('past_key.0');
   }
 
   /**
-   * Opens the model on the first provider that works: `auto` tries this platform's GPU providers
-   * and then the CPU; a named provider falls back to the CPU. Each skipped provider leaves a note.
+   * Opens the model on the provider the setting asks for. A named GPU provider is used when it
+   * loads and runs a first pass, else the CPU. `auto` times the same probe pass on the CPU and on
+   * each GPU provider of this platform that loads, and keeps the first GPU that is faster; else
+   * the CPU. Each provider not used leaves a note; `reason` says why the one in use was chosen.
    */
-  static async open(files: ModelFiles, setting: ExecutionProviderSetting, threads = 0, cpuArena = true): Promise<ModelSession> {
-    const wanted = setting === 'auto' ? (AUTO_ORDER[process.platform] ?? []) : setting === 'cpu' ? [] : [setting];
-    const bundled = new Set(ort.listSupportedBackends().map((b) => b.name));
+  static async open(files: ModelFiles, setting: ExecutionProviderSetting, threads = 0, cpuArena = true, logSeverity?: SessionTuning['logSeverity']): Promise<ModelSession> {
+    const tuning: SessionTuning = { threads, cpuArena, logSeverity };
     const notes: string[] = [];
-    for (const provider of wanted) {
-      if (!bundled.has(provider)) {
-        notes.push(`${provider}: not available in this onnxruntime-node install (it has ${[...bundled].join(', ')})`);
-        continue;
-      }
-      const missing = missingProviderLibrary(provider);
-      if (missing) {
-        notes.push(`${provider}: onnxruntime-node's ${provider} provider files are not installed (${missing} is missing)`);
-        continue;
-      }
+    const tryable = wantedProviders(setting).filter((provider) => {
+      const why = unavailable(provider);
+      if (why) notes.push(`${provider}: ${why}`);
+      return !why;
+    });
+    let cpu: ModelSession | undefined;
+    let cpuTime: ProbeTime | undefined;
+    if (setting === 'auto' && tryable.length > 0) {
+      cpu = await ModelSession.openCpu(files, notes, tuning);
+      cpuTime = await timePass(() => cpu!.probe());
+    }
+    for (const provider of tryable) {
+      let s: ModelSession | undefined;
       try {
-        const s = new ModelSession(await ort.InferenceSession.create(files.onnxPath, sessionOptions(provider, threads, cpuArena)), files, provider, notes);
+        s = new ModelSession(await ort.InferenceSession.create(files.onnxPath, sessionOptions(provider, tuning)), files, provider, notes, tuning);
         s.check();
         // Some providers only fail on the first run: prove this one with a two-token causal pass.
         const { suffix, prefix } = files.manifest.special_tokens;
-        await s.forward({ batch: 1, seq: 2, inputIds: [suffix, prefix], positionIds: [0, 1], attentionMask: [1, 0, 1, 1] });
+        await s.run({ batch: 1, seq: 2, inputIds: [suffix, prefix], positionIds: [0, 1], attentionMask: [1, 0, 1, 1] });
+        if (cpu && cpuTime) {
+          const gpu = await timePass(() => s!.probe(), 2, PROBE_GIVE_UP * cpuTime.ms);
+          const v = verdict(provider, gpu, cpuTime);
+          if (!v.faster) {
+            notes.push(v.reason);
+            await s.release();
+            continue;
+          }
+          await cpu.release();
+          s.reason = `auto: ${v.reason}`;
+        } else {
+          s.reason = `set to ${provider}`;
+        }
         s.modelMs = 0;
         return s;
       } catch (error) {
-        if (error instanceof ModelLoadError) throw error;
-        notes.push(`${provider}: ${firstLine(error)}`);
+        await s?.release().catch(() => undefined);
+        if (error instanceof ModelLoadError) {
+          await cpu?.release();
+          throw error;
+        }
+        notes.push(`${provider}: ${conciseLine(errorText(error))}`);
       }
     }
+    const s = cpu ?? (await ModelSession.openCpu(files, notes, tuning));
+    s.modelMs = 0;
+    s.reason = setting === 'cpu' ? 'set to cpu'
+      : tryable.length === 0 ? `${setting}: no GPU provider can be tried in this install, so the CPU`
+      : setting === 'auto' && notes.some((n) => n.includes(' so the CPU')) ? 'auto: no GPU provider was faster than the CPU'
+      : `${setting}: no GPU provider could be used, so the CPU`;
+    return s;
+  }
+
+  private static async openCpu(files: ModelFiles, notes: string[], tuning: SessionTuning): Promise<ModelSession> {
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(files.onnxPath, sessionOptions('cpu', threads, cpuArena));
+      session = await ort.InferenceSession.create(files.onnxPath, sessionOptions('cpu', tuning));
     } catch (error) {
-      throw new ModelLoadError(`Could not load the ONNX model ${files.onnxPath}: ${firstLine(error)}`, files.onnxPath);
+      throw new ModelLoadError(`Could not load the ONNX model ${files.onnxPath}: ${conciseLine(errorText(error))}`, files.onnxPath);
     }
-    const s = new ModelSession(session, files, 'cpu', notes);
+    const s = new ModelSession(session, files, 'cpu', notes, tuning);
     s.check();
     return s;
   }
 
-  /** One pass of the graph. */
+  /**
+   * One pass of the graph. When a GPU provider fails during it, the session moves to the CPU (the
+   * K/V live in the engine's buffers, not on the device) and runs the same pass there.
+   */
   async forward(input: ForwardInput): Promise<ForwardOutput> {
+    if (this.provider === 'cpu') return this.run(input);
+    try {
+      return await this.run(input);
+    } catch (error) {
+      if (error instanceof InputError) throw error;
+      await this.fallBack(conciseLine(errorText(error)));
+      return this.run(input);
+    }
+  }
+
+  /** Replaces a failed GPU session by a CPU one, and says so in the notes and the reason. */
+  private async fallBack(why: string): Promise<void> {
+    const failed = this.provider;
+    const old = this.session;
+    this.session = await ort.InferenceSession.create(this.files.onnxPath, sessionOptions('cpu', { ...this.tuning, logSeverity: undefined }));
+    this.provider = 'cpu';
+    this.reason = `${failed} failed during a pass, so the CPU`;
+    this.notes.push(`${failed}: failed during a pass (${why}); moved to the CPU and ran the pass again`);
+    await old.release().catch(() => undefined);
+  }
+
+  private async run(input: ForwardInput): Promise<ForwardOutput> {
     const t0 = performance.now();
     const { n_layer: L, n_kv_head: H, head_dim: D } = this.files.manifest;
     const { batch: B, seq: S } = input;
     // The graph reads the past's whole buffer; the mask hides the room past its length.
     const P = input.past?.capacity ?? 0;
-    if (input.past && input.past.batch !== B) throw new Error(`the past has batch ${input.past.batch}, the inputs ${B}`);
+    if (input.past && input.past.batch !== B) throw new InputError(`the past has batch ${input.past.batch}, the inputs ${B}`);
     if (input.attentionMask.length !== B * S * (P + S)) {
-      throw new Error(`attention_mask has ${input.attentionMask.length} entries, expected ${B * S * (P + S)} (B ${B} x S ${S} x P+S ${P + S})`);
+      throw new InputError(`attention_mask has ${input.attentionMask.length} entries, expected ${B * S * (P + S)} (B ${B} x S ${S} x P+S ${P + S})`);
     }
     const feeds: Record<string, ort.Tensor> = {
       input_ids: int64(input.inputIds, [B, S]),
@@ -158,6 +218,22 @@ export class ModelSession {
     return result;
   }
 
+  /** `auto`'s probe: a context pass, then a block pass against its K/V (the shape of a completion). */
+  private async probe(): Promise<void> {
+    const { suffix, prefix, mask } = this.files.manifest.special_tokens;
+    const n = PROBE_CONTEXT;
+    // Ordinary vocabulary ids; what they spell does not matter for timing.
+    const ids = Array.from({ length: n }, (_, i) => (i === 0 ? suffix : i === n - 1 ? prefix : 1000 + 37 * i));
+    const causal = new Uint8Array(n * n);
+    for (let i = 0; i < n; i++) causal.fill(1, i * n, i * n + i + 1);
+    const ctx = await this.run({ batch: 1, seq: n, inputIds: ids, positionIds: ids.map((_, i) => i), attentionMask: causal, logitsFrom: n - 1 });
+    const b = PROBE_BLOCK;
+    await this.run({
+      batch: 1, seq: b, inputIds: new Array<number>(b).fill(mask), positionIds: Array.from({ length: b }, (_, i) => n + i),
+      attentionMask: new Uint8Array(b * (n + b)).fill(1), past: ctx.present,
+    });
+  }
+
   async release(): Promise<void> {
     await this.session.release();
   }
@@ -170,35 +246,5 @@ export class ModelSession {
   }
 }
 
-/** CUDA needs provider libraries that onnxruntime-node downloads only on request; checking first avoids a native error log. */
-function missingProviderLibrary(provider: string): string | undefined {
-  if (provider !== 'cuda' || (process.platform !== 'linux' && process.platform !== 'win32')) return undefined;
-  const file = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
-  try {
-    const bin = path.join(path.dirname(require.resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
-    return fs.existsSync(path.join(bin, file)) ? undefined : path.join(bin, file);
-  } catch {
-    return undefined;
-  }
-}
-
-function sessionOptions(provider: string, threads: number, cpuArena: boolean): ort.InferenceSession.SessionOptions {
-  const options: ort.InferenceSession.SessionOptions = {
-    executionProviders: [provider],
-    graphOptimizationLevel: 'all',
-    interOpNumThreads: 1,
-    enableCpuMemArena: cpuArena,
-  };
-  // A GPU provider that cannot start is expected and reported in the notes; keep its native log quiet.
-  if (provider !== 'cpu') options.logSeverityLevel = 4;
-  if (threads > 0) options.intraOpNumThreads = threads;
-  return options;
-}
-
-/** The useful part of a runtime error: its first line, from the last "Failed to" when there is one. */
-function firstLine(error: unknown): string {
-  const text = errorText(error).split('\n')[0].trim();
-  const failed = text.lastIndexOf('Failed to');
-  const concise = failed > 0 ? text.slice(failed) : text;
-  return concise.length > 240 ? `${concise.slice(0, 240)}…` : concise;
-}
+/** Inputs that do not fit the graph: the caller's mistake, not the provider's, so no fall back. */
+class InputError extends Error {}

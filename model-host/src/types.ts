@@ -84,6 +84,9 @@ export interface ContextReport {
 export interface InfillResult {
   /** Sorted by confidence, best first. */
   candidates: InfillCandidate[];
+  /** The provider the request's last pass ran on: 'cpu' after a GPU failed mid-session (the
+   *  failed pass ran again on the CPU), and why. */
+  device?: { provider: string; reason: string; notes: string[] };
   timings: InfillTimings;
   /** Model forward passes for the whole request: the context pass (if any) and the block passes
    *  (candidates share them: they run as one batch). */
@@ -106,6 +109,8 @@ export interface ModelInfo {
   provider: string;
   /** Why other providers were not used (for logs). */
   providerNotes: string[];
+  /** Why the provider in use was chosen, e.g. `auto`'s probe times (status bar tooltip, logs). */
+  deviceReason: string;
   loadMs: number;
 }
 

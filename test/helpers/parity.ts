@@ -9,9 +9,10 @@ import { emptyKv } from '../../model-host/src/kv-cache';
 import { loadManifest } from '../../model-host/src/manifest';
 import { blockPass } from '../../model-host/src/sampler';
 import { ModelSession } from '../../model-host/src/session';
+import type { ExecutionProviderSetting } from '../../model-host/src/types';
 import * as path from 'node:path';
 
-interface ParityFixture {
+export interface ParityFixture {
   stride: number;
   context: { input_ids: number[]; rows: number[]; logits: number[][]; argmax: number[] };
   canvas: { input_ids: number[]; logits: number[][]; argmax: number[] };
@@ -32,7 +33,7 @@ function argmax(logits: Float32Array, row: number, vocab: number): number {
   return best;
 }
 
-function compare(logits: Float32Array, vocab: number, rows: number[], ref: number[][], refArgmax: number[], stride: number): PassParity {
+export function compare(logits: Float32Array, vocab: number, rows: number[], ref: number[][], refArgmax: number[], stride: number): PassParity {
   let maxDiff = 0;
   let scale = 0;
   rows.forEach((row, j) => ref[j].forEach((v, k) => {
@@ -43,11 +44,12 @@ function compare(logits: Float32Array, vocab: number, rows: number[], ref: numbe
   return { maxDiff, scale, argmaxAgree: agree / refArgmax.length };
 }
 
-/** Parity of both passes, on one CPU thread. */
-export async function parity(modelDir: string): Promise<{ context: PassParity; canvas: PassParity }> {
+/** Parity of both passes, on one CPU thread (or on `device`, e.g. webgpu; it must load). */
+export async function parity(modelDir: string, device: ExecutionProviderSetting = 'cpu'): Promise<{ context: PassParity; canvas: PassParity }> {
   const files = loadManifest(modelDir);
   const fx: ParityFixture = JSON.parse(fs.readFileSync(path.join(files.dir, 'parity.json'), 'utf8'));
-  const session = await ModelSession.open(files, 'cpu', 1);
+  const session = await ModelSession.open(files, device, 1);
+  if (session.provider !== device) throw new Error(`${device} did not load: ${session.notes.join('; ')}`);
   try {
     const ids = fx.context.input_ids;
     const ctx = await contextPass(session, ids, emptyKv(), true);
