@@ -41,7 +41,7 @@ const timings: Record<string, number> = {};
 before(async () => {
   requireTools('node', 'codeServer', 'chromium');
   requireModel();
-  const vsix = ensureVsix();
+  const [vsix] = ensureVsix('linux-x64');
   dir = scratchDir('ui');
   workspace = scratchWorkspace();
   server = await startCodeServer({
