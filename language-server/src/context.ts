@@ -43,6 +43,8 @@ export interface CursorContext {
   lineSuffix: string;
   /** The document's line ending, used to write multi-line completions back. */
   eol: Eol;
+  /** The suffix window runs to the document's end (it was not cut to the budget). */
+  suffixToEnd: boolean;
 }
 
 export interface SelectionContext {
@@ -160,6 +162,7 @@ export function buildCursorContext(text: string, cursorOffset: number, budget: W
     linePrefix: lastLine(prefix),
     lineSuffix: firstLine(suffix),
     eol: detectEol(text, offset),
+    suffixToEnd: offset + rawSuffix.length === text.length,
   };
 }
 

@@ -99,6 +99,7 @@ export async function provideInlineCompletions(
     offset: context.offset,
     prefix: context.prefix,
     suffix: context.suffix,
+    suffixToEnd: context.suffixToEnd,
     settingsHash: generationHash(settings),
   };
   const cached = deps.cache.lookup(cacheQuery);
@@ -160,6 +161,8 @@ async function growCompletion(deps: CompletionDeps, s: CutShort): Promise<void> 
     const whole = rankCandidates([{ ...s.cut, text: s.cut.text + candidates[0].text, truncated: false }], s.context, s.plan);
     if (whole.length === 0) return;
     deps.cache.store(s.cacheQuery, whole);
+    // An edit cancels this run (main.ts); the check covers one that lands after the last pass.
+    if (deps.documents.get(s.uri)?.version !== s.version) return;
     deps.grew?.(s.uri, s.version);
   } catch {
     // Cancelled or failed: the short ghost text stays what it was.

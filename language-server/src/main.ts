@@ -94,6 +94,9 @@ function applySettings(next: ServerSettings): void {
 }
 
 connection.onInitialize((params): InitializeResult => {
+  // LSP: "The initialize request may only be sent once." A second one would reset the settings
+  // under requests already running; it is refused and changes nothing.
+  if (initializeReceived) throw new ResponseError(ErrorCodes.InvalidRequest, 'initialize may only be sent once');
   initializeReceived = true;
   settings = mergeSettings(defaultSettings(packageRoot), settingsFrom(params.initializationOptions));
   canPullConfiguration = params.capabilities.workspace?.configuration === true;
@@ -132,8 +135,15 @@ function requireInitialize(method: string): void {
   if (!initializeReceived) throw new ResponseError(ErrorCodes.ServerNotInitialized, `${method} before initialize: send initialize first`);
 }
 
+function requireTextDocument(params: unknown, method: string): void {
+  const uri = (params as { textDocument?: { uri?: unknown } } | null | undefined)?.textDocument?.uri;
+  if (typeof uri !== 'string') throw new ResponseError(ErrorCodes.InvalidParams, `${method}: params.textDocument.uri must be a string`);
+}
+
 connection.languages.inlineCompletion.on((params, token) => {
   requireInitialize('textDocument/inlineCompletion');
+  // Malformed params are the client's error (InvalidParams), not the server's (InternalError).
+  requireTextDocument(params, 'textDocument/inlineCompletion');
   // The completion computes the context itself; a warm-up queued before it would only delay it.
   prefiller.cancel(params.textDocument.uri);
   return provideInlineCompletions(params, token, {
@@ -144,6 +154,7 @@ connection.languages.inlineCompletion.on((params, token) => {
 
 connection.onRequest(fillSelection, (params, token) => {
   requireInitialize(fillSelection.method);
+  requireTextDocument(params, fillSelection.method);
   return fillSelectionHandler(params, token, { documents, model, scheduler, settings: () => settings });
 });
 
@@ -170,6 +181,14 @@ connection.onNotification(cursorMoved, (params) => {
 // A client that never reports the cursor still gets a warm start where a file opens: at its top.
 documents.onDidOpen((event) => {
   if (initialized) prefiller.schedule(event.document.uri, 0);
+});
+
+// An edit ends what the model runs for the document's older text: a request for it would be
+// answered empty, and a background run growing a cut-short completion would announce
+// completionGrew for a version that is gone (a newer request cancels them too, but an edit may
+// bring none).
+documents.onDidChangeContent((event) => {
+  scheduler.cancelDocument(event.document.uri, 'inline', 'the document changed');
 });
 
 documents.onDidClose((event) => {

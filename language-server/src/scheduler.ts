@@ -5,6 +5,7 @@
 // engine; it is aborted when
 //   - a newer request of the same kind arrives for the same document (typing moved on),
 //   - the client cancels it ($/cancelRequest, surfaced as the LSP cancellation token),
+//   - the document is edited (inline only: its answer would belong to text that is gone),
 //   - the document is closed.
 // Debouncing waits `debounceMs` before touching the model, so a burst of keystrokes costs
 // one model run (the last), not one per key.
@@ -21,6 +22,7 @@ export interface Ticket {
 
 interface Slot {
   uri: string;
+  kind: RequestKind;
   controller: AbortController;
 }
 
@@ -32,7 +34,7 @@ export class RequestScheduler {
     const key = `${kind}\u0000${uri}`;
     this.slots.get(key)?.controller.abort(new Error('superseded by a newer request'));
     const controller = new AbortController();
-    const slot: Slot = { uri, controller };
+    const slot: Slot = { uri, kind, controller };
     this.slots.set(key, slot);
     let listener: Disposable | undefined;
     if (token) {
@@ -49,11 +51,11 @@ export class RequestScheduler {
     };
   }
 
-  /** Aborts every request for a document (it was closed). */
-  cancelDocument(uri: string): void {
+  /** Aborts a document's requests (of one kind, or all: it was closed). */
+  cancelDocument(uri: string, kind?: RequestKind, reason = 'document closed'): void {
     for (const [key, slot] of this.slots) {
-      if (slot.uri !== uri) continue;
-      slot.controller.abort(new Error('document closed'));
+      if (slot.uri !== uri || (kind && slot.kind !== kind)) continue;
+      slot.controller.abort(new Error(reason));
       this.slots.delete(key);
     }
   }

@@ -118,7 +118,29 @@ export function parseHeader(header: string): number {
 export function guardedStdio(fatal: (reason: string) => void): { reader: MessageReader; writer: MessageWriter } {
   const guard = new FrameGuard((error) => fatal(`malformed message frame from the client: ${error.message}`));
   process.stdin.pipe(guard);
-  const reader = new StreamMessageReader(guard);
+  const reader = dropMalformedCancels(new StreamMessageReader(guard));
   reader.onError((error) => fatal(`unreadable message from the client: ${error.message}`));
   return { reader, writer: new StreamMessageWriter(process.stdout) };
+}
+
+/**
+ * vscode-jsonrpc reads `$/cancelRequest`'s `params.id` before any handler runs, so null or missing
+ * params throw inside the reader, which reports it as an unreadable message (and the server would
+ * exit). It is a well-framed notification with bad params, like any other notification with bad
+ * params it is logged and ignored: it cancels nothing.
+ */
+export function dropMalformedCancels(reader: MessageReader, log = (line: string) => process.stderr.write(`${line}\n`)): MessageReader {
+  const listen = reader.listen.bind(reader);
+  reader.listen = (callback) => listen((message) => {
+    const m = message as { method?: unknown; params?: unknown };
+    if (m.method === '$/cancelRequest') {
+      const id = (m.params as { id?: unknown } | null | undefined)?.id;
+      if (typeof id !== 'number' && typeof id !== 'string') {
+        log(`Ignored $/cancelRequest without a request id (params: ${JSON.stringify(m.params) ?? 'missing'})`);
+        return;
+      }
+    }
+    callback(message);
+  });
+  return reader;
 }

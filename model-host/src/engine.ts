@@ -75,6 +75,17 @@ export class LocalEngine implements InfillEngine {
     this.contexts?.forget(document);
   }
 
+  /** Grows with every forward pass finished (the session's model time): the worker reports that
+   *  passes are being finished, and the parent's watchdog bounds the time between them. */
+  get progress(): number {
+    return this.session?.modelMs ?? 0;
+  }
+
+  /** The loaded model's vocabulary size (the worker's load-time probe checks its output against it). */
+  get vocabSize(): number | undefined {
+    return this.files?.manifest.vocab_size;
+  }
+
   /** The per-document context cache (tests and benches look at what it holds). */
   get contextCache(): ContextCache | undefined {
     return this.contexts;

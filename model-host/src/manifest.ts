@@ -2,9 +2,10 @@
 // becomes a ModelLoadError whose message names the file and says what is wrong, because the
 // language server shows it to the user as is (see models/CONTRACT.md for the format).
 
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ModelLoadError } from './errors';
-import { cappedWindow, fileInsideModel, readManifestJson, realModelFolder } from './model-paths';
+import { cappedWindow, fileInsideModel, MAX_TOKENIZER_BYTES, readManifestJson, realModelFolder } from './model-paths';
 
 export const MANIFEST_FORMAT = 'diffusion-infill-model/2';
 /** Models of this format (bidirectional, prefix-canvas-suffix layout) are no longer run. */
@@ -72,7 +73,32 @@ export function loadManifest(dir: string): ModelFiles {
   for (const [key, value] of Object.entries(manifest.files as Record<string, unknown>)) {
     for (const name of Array.isArray(value) ? value : [value]) fileInsideModel(abs, name, `files.${key} entry`, manifestPath);
   }
+  const tokenizerBytes = fs.statSync(tokenizerPath).size;
+  if (tokenizerBytes > MAX_TOKENIZER_BYTES) {
+    throw new ModelLoadError(`${tokenizerPath} is ${tokenizerBytes} bytes; a tokenizer is at most ${MAX_TOKENIZER_BYTES}`, tokenizerPath);
+  }
+  checkGraphBytes(abs, manifest, manifestPath);
   return { dir: abs, manifestPath, onnxPath, tokenizerPath, manifest };
+}
+
+/**
+ * model.json's onnx_bytes (the export writes it: the graph plus its weight files) against the files
+ * on disk: a weights file cut short, padded or swapped for another model's is refused here with
+ * the sizes, instead of loading into a graph that reads garbage (a truncated file) or nothing
+ * useful. Optional: a hand-made model without it is checked by the load-time probe only.
+ */
+function checkGraphBytes(abs: string, manifest: ModelManifest, manifestPath: string): void {
+  const declared = (manifest as unknown as Record<string, unknown>).onnx_bytes;
+  if (declared === undefined) return;
+  if (typeof declared !== 'number' || !Number.isInteger(declared) || declared <= 0) {
+    throw new ModelLoadError(`${manifestPath}: onnx_bytes is ${JSON.stringify(declared)}, not a byte count`, manifestPath);
+  }
+  const names = [manifest.files.onnx, ...manifest.files.weights];
+  const actual = names.reduce((sum, name) => sum + fs.statSync(path.join(abs, name)).size, 0);
+  if (actual !== declared) {
+    throw new ModelLoadError(`${manifestPath} declares onnx_bytes ${declared}, but ${names.join(', ')} hold ${actual} bytes: `
+      + 'the graph or its weights files are not the ones exported with this manifest', manifestPath);
+  }
 }
 
 /** Checks the shape of a parsed model.json; the error lists every problem found, not just the first. */

@@ -10,6 +10,10 @@ import { ModelLoadError } from './errors';
 
 /** model.json is a few kilobytes; anything much larger is not one. */
 export const MAX_MANIFEST_BYTES = 1024 * 1024;
+/** tokenizer.json is parsed whole in the worker (its JSON text and parsed objects several times its
+ *  size): a code BPE vocabulary is a few MB (the default's is 1.5 MB), so 64 MB is ample and a
+ *  2 GB file is refused before it is read. */
+export const MAX_TOKENIZER_BYTES = 64 * 1024 * 1024;
 /** The longest window (bos + prefix + canvas + suffix + eos) the host will plan for, whatever
  *  model.json says: the server's context budgets and canvases stay far below it. */
 export const MAX_WINDOW_TOKENS = 4096;

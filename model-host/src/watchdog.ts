@@ -1,9 +1,13 @@
-// How long the model worker may take to answer before it is presumed hung (stopped, deadlocked in
-// native code, swapping) and is killed. The bound scales with the model's measured pass time, so a
-// big model on a slow CPU is not killed for being slow, and has a floor, so a tiny model is not
-// killed for one scheduling hiccup.
+// How long the model worker may go without a sign of progress before it is presumed hung (stopped,
+// deadlocked in native code, swapping) and is killed. While it runs a request the worker reports
+// every forward pass it finishes (worker.ts, at most every HEARTBEAT_MS), so the bound is one
+// pass, not one request: a request's length follows the user's settings (steps, block length,
+// canvas, cache off), and a bound scaled by them let a stopped worker block completions for
+// minutes (issue 22). The bound scales with the model's measured pass time, so a big model on a
+// slow CPU is not killed for being slow, and has a floor, so a tiny model is not killed for one
+// scheduling hiccup.
 
-import type { InfillRequest, InfillResult } from './types';
+import type { InfillResult } from './types';
 
 /** No request is presumed hung sooner than this (tests lower it with DIFFUSION_INFILL_WATCHDOG_FLOOR_MS). */
 export const DEFAULT_FLOOR_MS = 10_000;
@@ -11,6 +15,8 @@ export const DEFAULT_FLOOR_MS = 10_000;
 const FACTOR = 4;
 /** Before any pass was timed (the worker times one while loading), assume a slow one. */
 const UNMEASURED_PASS_MS = 500;
+/** How often a busy worker reports that it has finished passes since its last report. */
+export const HEARTBEAT_MS = 250;
 /** Opening a session: reading the file, optimizing the graph, a GPU provider's start-up. */
 export const LOAD_BOUND_MS = 180_000;
 
@@ -19,23 +25,21 @@ export function floorFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   return Number.isFinite(n) && n > 0 ? n : DEFAULT_FLOOR_MS;
 }
 
-/** Forward passes a request may take: its steps, at least one per block, and at most one per
- *  token (a block waiting for <|pad|> takes one per position). Candidates run as one batch. */
-export function estimatePasses(request: InfillRequest): number {
-  const canvas = Number.isFinite(request.canvasLength) ? Math.max(1, request.canvasLength) : 1;
-  const blocks = Math.ceil(canvas / Math.max(1, request.sampler.blockLength || 1));
-  return Math.max(request.sampler.steps || 1, blocks, canvas) + 1;
-}
-
 export class WatchdogClock {
   /** The slowest pass seen lately, in ms; full passes and cheaper block passes alike count as this. */
   private passMs: number | undefined;
+  /** The full-window pass timed at load: no pass of a request is longer by much, so the bound never
+   *  drops below it however cheap the recent (block) passes were. */
+  private fullPassMs = 0;
 
   constructor(readonly floorMs = floorFromEnv()) {}
 
   /** The worker timed a full pass while loading. */
   measured(passMs: number | undefined): void {
-    if (passMs !== undefined && Number.isFinite(passMs) && passMs > 0) this.passMs = Math.max(passMs, this.passMs ?? 0);
+    if (passMs !== undefined && Number.isFinite(passMs) && passMs > 0) {
+      this.passMs = Math.max(passMs, this.passMs ?? 0);
+      this.fullPassMs = Math.max(this.fullPassMs, passMs);
+    }
   }
 
   /** A finished request: its mean pass time. The estimate follows a slower machine at once and a
@@ -46,9 +50,10 @@ export class WatchdogClock {
     this.passMs = Math.max(per, (this.passMs ?? per) * 0.9);
   }
 
-  /** Milliseconds this request may take once the worker starts it. */
-  forRequest(request: InfillRequest): number {
-    const pass = this.passMs ?? UNMEASURED_PASS_MS;
-    return Math.round(Math.max(this.floorMs, FACTOR * pass * estimatePasses(request)));
+  /** Milliseconds a worker running requests may go without finishing a pass (the slowest pass
+   *  seen, a full-window one at load, with slack), whatever the request's settings. */
+  silenceBound(): number {
+    const pass = Math.max(this.passMs ?? UNMEASURED_PASS_MS, this.fullPassMs);
+    return Math.round(Math.max(this.floorMs, FACTOR * pass) + HEARTBEAT_MS);
   }
 }

@@ -3,11 +3,16 @@
 // the language server. (A worker thread shares the process: terminating one during an
 // onnxruntime run aborts everything.)
 //
-// Nothing waits on the worker without a bound. Each request has an id and a deadline from
-// WatchdogClock (scaled from the model's measured pass time); a worker that misses one is killed
-// with SIGKILL (a stopped process ignores everything else) and the next request starts a fresh
-// one. A cancelled request is answered at once, whatever state the worker is in; its deadline
-// still runs, so a worker that never acknowledges the cancel is found out too.
+// Nothing waits on the worker without a bound. Each request has an id and a deadline: a load has
+// a fixed one, and a request must see the worker finish a pass (its replies and 'progress'
+// messages) within WatchdogClock's bound of one pass, whatever its settings; a worker that misses
+// one is killed with SIGKILL (a stopped process ignores everything else) and the next request
+// starts a fresh one. A cancelled request is answered at once, whatever state the worker is in;
+// its deadline still runs, so a worker that never acknowledges the cancel is found out too.
+//
+// One load at a time: a worker that dies while loading is replaced by the load itself (it tries
+// again), and callers meanwhile wait for that load instead of starting their own; a second load
+// would start a second worker, and one of the two would never be used nor stopped.
 //
 // When the worker dies, requests that did not cause it (or may not have: a kill from outside, a
 // request sent before its death was noticed) are retried once on a fresh worker, so the first
@@ -36,6 +41,8 @@ interface Pending {
   worker: ChildProcess;
   deadline: number;
   boundMs: number;
+  /** Infill and prefill: the deadline moves on with every sign of progress from the worker. */
+  extendable: boolean;
   timer: NodeJS.Timeout;
   /** False once the caller has its answer (a cancel); the entry stays until the worker replies. */
   open: boolean;
@@ -76,6 +83,8 @@ export class WorkerEngine implements InfillEngine {
   private readonly pending = new Map<number, Pending>();
   private crashes = 0;
   private disposed = false;
+  /** startUntilLoaded is running: a worker lost now is replaced by it, not by a second load. */
+  private loadRunning = false;
   private readonly clock: WatchdogClock;
 
   /** `workerScript` defaults to worker.js next to this file (out/model-host/src/ or dist/). */
@@ -112,9 +121,7 @@ export class WorkerEngine implements InfillEngine {
     const worker = this.worker;
     if (!worker) throw new WorkerLostError('The model worker stopped before the request reached it');
     const id = this.nextId++;
-    // One context pass: the bound of a one-step request with the same canvases.
-    const bound = this.clock.forRequest({ ...request, sampler: { ...request.sampler, steps: 1 } });
-    const reply = this.request<ContextReport>(worker, { type: 'prefill', id, request }, bound);
+    const reply = this.request<ContextReport>(worker, { type: 'prefill', id, request }, this.clock.silenceBound());
     const onAbort = () => {
       this.post(worker, { type: 'cancel', id });
       this.answer(id, new CancelledError());
@@ -156,7 +163,7 @@ export class WorkerEngine implements InfillEngine {
     const worker = this.worker;
     if (!worker) throw new WorkerLostError('The model worker stopped before the request reached it');
     const id = this.nextId++;
-    const reply = this.request<InfillResult>(worker, { type: 'infill', id, request }, this.clock.forRequest(request));
+    const reply = this.request<InfillResult>(worker, { type: 'infill', id, request }, this.clock.silenceBound());
     const onAbort = () => {
       this.post(worker, { type: 'cancel', id });
       this.answer(id, new CancelledError());
@@ -173,16 +180,21 @@ export class WorkerEngine implements InfillEngine {
   }
 
   private async startUntilLoaded(): Promise<ModelInfo> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.start();
-      } catch (error) {
-        // A worker killed while loading says nothing about the model: load again in a new one.
-        // One that dies every time (a missing script, a model that crashes the runtime) is
-        // reported after a few tries; the next load() tries again.
-        if (!(error instanceof WorkerLostError) || this.disposed) throw error;
-        if (attempt >= LOAD_ATTEMPTS) throw new Error(`${error.message} while loading the model, ${attempt} times in a row`);
+    this.loadRunning = true;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.start();
+        } catch (error) {
+          // A worker killed while loading says nothing about the model: load again in a new one.
+          // One that dies every time (a missing script, a model that crashes the runtime) is
+          // reported after a few tries; the next load() tries again.
+          if (!(error instanceof WorkerLostError) || this.disposed) throw error;
+          if (attempt >= LOAD_ATTEMPTS) throw new Error(`${error.message} while loading the model, ${attempt} times in a row`);
+        }
       }
+    } finally {
+      this.loadRunning = false;
     }
   }
 
@@ -199,12 +211,15 @@ export class WorkerEngine implements InfillEngine {
     const worker = fork(this.workerScript, [], {
       execArgv: WORKER_EXEC_ARGV, env: { ...MALLOC_SETTINGS, ...withTelemetryOff(process.env) }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced',
     });
+    // One worker per engine: loads never overlap (see the top of the file), so there is none to
+    // replace here; were there one, it is stopped rather than left running unreachable.
+    if (this.worker) void stop(this.worker);
     this.worker = worker;
     process.stderr.write(`[model worker] started, pid ${worker.pid}\n`);
     for (const stream of [worker.stdout, worker.stderr]) {
       if (stream) readline.createInterface({ input: stream }).on('line', (line) => process.stderr.write(`[model worker] ${line}\n`));
     }
-    worker.on('message', (message: FromWorker) => this.receive(message));
+    worker.on('message', (message: FromWorker) => this.receive(worker, message));
     worker.on('error', (error) => this.lost(worker, `error: ${error.message}`));
     worker.on('exit', (code, signal) => this.lost(worker, signal ? `signal ${signal}` : `exit code ${code}`));
     try {
@@ -225,9 +240,10 @@ export class WorkerEngine implements InfillEngine {
     // The worker runs requests one at a time: this one's clock starts when those before it end.
     const ahead = [...this.pending.values()].filter((p) => p.worker === worker).map((p) => p.deadline);
     const deadline = Math.max(Date.now(), ...ahead) + boundMs;
+    const extendable = message.type !== 'load' && message.type !== 'cancel';
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => this.timedOut(message.id, worker), deadline - Date.now());
-      this.pending.set(message.id, { kind: message.type, worker, deadline, boundMs, timer, open: true, resolve: resolve as (value: never) => void, reject });
+      this.pending.set(message.id, { kind: message.type, worker, deadline, boundMs, extendable, timer, open: true, resolve: resolve as (value: never) => void, reject });
       this.post(worker, message);
     });
   }
@@ -245,7 +261,11 @@ export class WorkerEngine implements InfillEngine {
     p.reject(error);
   }
 
-  private receive(message: FromWorker): void {
+  private receive(worker: ChildProcess, message: FromWorker): void {
+    // Any message shows the worker finished a pass (or a request): the requests it holds get a
+    // pass's time again, counted from now.
+    this.progressed(worker);
+    if (message.type === 'progress') return;
     const p = this.pending.get(message.id);
     if (!p) return;
     this.pending.delete(message.id);
@@ -257,6 +277,16 @@ export class WorkerEngine implements InfillEngine {
     else p.resolve(message.result as never);
   }
 
+  private progressed(worker: ChildProcess): void {
+    const now = Date.now();
+    for (const [id, p] of this.pending) {
+      if (p.worker !== worker || !p.extendable) continue;
+      clearTimeout(p.timer);
+      p.deadline = now + p.boundMs;
+      p.timer = setTimeout(() => this.timedOut(id, worker), p.boundMs);
+    }
+  }
+
   /** A deadline passed: the worker is hung. Kill it, fail this request, retry the others elsewhere. */
   private timedOut(id: number, worker: ChildProcess): void {
     const p = this.pending.get(id);
@@ -266,6 +296,7 @@ export class WorkerEngine implements InfillEngine {
       p.reject(new WorkerTimeoutError('The model worker did not answer in time (it may be stopped or stuck); '
         + 'it was killed and the next request starts a new one'));
     }
+    // For infill and prefill the bound is counted from the last pass the worker finished.
     process.stderr.write(`[model worker] pid ${worker.pid} did not answer ${p.kind} request ${id} within ${p.boundMs} ms; killing it\n`);
     worker.kill('SIGKILL');
     this.lost(worker, 'killed by the watchdog');
@@ -275,7 +306,9 @@ export class WorkerEngine implements InfillEngine {
   private lost(worker: ChildProcess, reason: string): void {
     if (worker !== this.worker) return;
     this.worker = undefined;
-    this.ready.reset();
+    // While a load runs, it replaces the worker itself; forgetting it here would let the next
+    // caller start a second load, and a second worker (issue 22).
+    if (!this.loadRunning) this.ready.reset();
     if (this.disposed) return;
     this.crashes++;
     process.stderr.write(`[model worker] pid ${worker.pid} stopped (${reason})\n`);

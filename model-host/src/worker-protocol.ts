@@ -22,4 +22,6 @@ export type FromWorker =
   | { type: 'loaded'; id: number; info: ModelInfo; passMs?: number }
   | { type: 'result'; id: number; result: InfillResult }
   | { type: 'prefilled'; id: number; context: ContextReport }
-  | { type: 'error'; id: number; error: WireError };
+  | { type: 'error'; id: number; error: WireError }
+  /** While requests run: passes were finished since the last one (the parent's watchdog, watchdog.ts). */
+  | { type: 'progress' };

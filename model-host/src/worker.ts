@@ -9,6 +9,7 @@ import { collectAll, collectYoung } from './collect';
 import { LocalEngine } from './engine';
 import { errorText, ModelLoadError } from './errors';
 import type { InfillResult, ModelInfo } from './types';
+import { HEARTBEAT_MS } from './watchdog';
 import type { FromWorker, ToWorker, WireError } from './worker-protocol';
 
 if (!process.send) throw new Error('worker.ts runs as a child process with an IPC channel (WorkerEngine forks it)');
@@ -34,11 +35,34 @@ function run(id: number, call: (signal: AbortSignal) => Promise<FromWorker>): vo
   }
   const controller = new AbortController();
   running.set(id, controller);
+  heartbeat();
   call(controller.signal).then(send, (error) => send({ type: 'error', id, error: wire(error) })).finally(() => {
     running.delete(id);
     // After the reply is posted: the collection delays no answer, at most the next request's start.
     if (running.size === 0) collectYoung();
   });
+}
+
+/**
+ * While requests run: a 'progress' message whenever passes were finished since the last tick, so the
+ * parent bounds the time between passes, not a whole request (watchdog.ts). A tick falls between
+ * passes (the sampler yields after each), and a stopped or stuck process sends nothing.
+ */
+let ticker: NodeJS.Timeout | undefined;
+let lastProgress = 0;
+function heartbeat(): void {
+  if (ticker) return;
+  ticker = setInterval(() => {
+    if (running.size === 0) {
+      clearInterval(ticker);
+      ticker = undefined;
+    }
+    const now = engine?.progress ?? 0;
+    if (now !== lastProgress) {
+      lastProgress = now;
+      send({ type: 'progress' });
+    }
+  }, HEARTBEAT_MS);
 }
 
 /**
@@ -66,7 +90,27 @@ async function probeWindow(local: LocalEngine, info: ModelInfo): Promise<number 
     throw new ModelLoadError(`${manifestPath} declares a window of ${window} tokens, but a pass over it fails: ${errorText(error)}`,
       manifestPath);
   }
+  checkProbeOutput(r, local.vocabSize, info);
   return r && r.forwards > 0 ? r.timings.sampleMs / r.forwards : undefined;
+}
+
+/**
+ * Weights that the graph can run but that are not a model (a zero-filled or foreign file of the
+ * right size) give logits that are all equal or not numbers: every token then has probability
+ * 1/vocab and the model writes nothing useful, forever. The probe's text is a line repeated
+ * hundreds of times, which any trained model continues with confidence; only such weights give a
+ * non-finite score or exactly the uniform one, and they fail the load with a clear error.
+ */
+function checkProbeOutput(r: InfillResult | undefined, vocab: number | undefined, info: ModelInfo): void {
+  const confidence = r?.candidates[0]?.confidence;
+  const uniform = vocab ? -Math.log(vocab) : undefined;
+  const degenerate = confidence === undefined || !Number.isFinite(confidence)
+    || (uniform !== undefined && Math.abs(confidence - uniform) < 0.01);
+  if (!degenerate) return;
+  const manifestPath = path.join(info.path, 'model.json');
+  throw new ModelLoadError(`The model in ${info.path} loads, but its output is ${confidence === undefined || !Number.isFinite(confidence)
+    ? 'not a number' : 'the same for every token'}: its weights files are empty (zero-filled), damaged or not the ones this graph was exported with`,
+  manifestPath);
 }
 
 process.on('message', (message: ToWorker) => {

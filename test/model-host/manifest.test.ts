@@ -109,6 +109,9 @@ test('files named by the manifest must exist', () => withCopy(async (dir) => {
 
 test('garbage bytes as model.onnx are a load error naming the file, not a crash', () => withCopy(async (dir) => {
   fs.writeFileSync(path.join(dir, 'model.onnx'), Buffer.from([0xde, 0xad, 0xbe, 0xef, 0x00, 0x01, 0x02, 0x03, 0x42]));
+  // Without onnx_bytes (optional), so that the runtime itself reads the garbage: the size check would refuse it first.
+  const { onnx_bytes: _declared, ...manifest } = tinyManifest() as Record<string, unknown>;
+  writeManifest(dir, manifest);
   const e = await loadError(dir);
   assert.match(e.message, /Could not load the ONNX model .*model\.onnx: /);
 }));
