@@ -80,18 +80,23 @@ export interface ProbeTime {
   gaveUp?: boolean;
 }
 
-/** Runs `pass` once to warm up, then `runs` times; the best run counts (the VM has slow bursts). */
-export async function timePass(pass: ProbePass, runs = 2, giveUpAfterMs = Infinity): Promise<ProbeTime> {
+/**
+ * Runs `pass` once to warm up (a GPU compiles its shaders then), then up to `runs` times; the best
+ * run counts (the VM has slow bursts). A warm-up slower than `giveUpAfterMs` ends it there (it
+ * cannot win, and a software GPU would hold the load for long), and so does a timed run slower
+ * than `clearlySlowerMs` (one run is enough to lose by that much).
+ */
+export async function timePass(pass: ProbePass, runs = 2, giveUpAfterMs = Infinity, clearlySlowerMs = Infinity): Promise<ProbeTime> {
   let t = performance.now();
   await pass();
   const warmupMs = performance.now() - t;
-  // A warm-up far slower than the CPU's whole probe cannot win: do not spend more time on it.
   if (warmupMs > giveUpAfterMs) return { ms: warmupMs, warmupMs, gaveUp: true };
   let best = Infinity;
   for (let i = 0; i < runs; i++) {
     t = performance.now();
     await pass();
     best = Math.min(best, performance.now() - t);
+    if (best > clearlySlowerMs) break;
   }
   return { ms: best, warmupMs };
 }

@@ -55,8 +55,12 @@ function int64(values: ArrayLike<number>, dims: number[]): ort.Tensor {
 /** `auto`'s probe: a 32-token causal context pass, then a block of 8 masks against it. */
 const PROBE_CONTEXT = 32;
 const PROBE_BLOCK = 8;
-/** A GPU whose warm-up pass is this many times slower than the CPU's whole probe is not timed further. */
+/** A GPU whose warm-up (shader compilation included) exceeds this many times the CPU's probe, and
+ *  at least PROBE_GIVE_UP_MS, is not timed further; one timed run PROBE_CLEARLY_SLOWER times the
+ *  CPU's is enough to lose. On SwiftShader the warm-up takes ~7 s and a run ~6 s, vs ~0.2 s. */
 const PROBE_GIVE_UP = 20;
+const PROBE_GIVE_UP_MS = 10_000;
+const PROBE_CLEARLY_SLOWER = 3;
 
 export class ModelSession {
   /** Milliseconds spent inside session.run (inputs built, outputs read), summed over all passes. */
@@ -108,7 +112,7 @@ export class ModelSession {
         const { suffix, prefix } = files.manifest.special_tokens;
         await s.run({ batch: 1, seq: 2, inputIds: [suffix, prefix], positionIds: [0, 1], attentionMask: [1, 0, 1, 1] });
         if (cpu && cpuTime) {
-          const gpu = await timePass(() => s!.probe(), 2, PROBE_GIVE_UP * cpuTime.ms);
+          const gpu = await timePass(() => s!.probe(), 2, Math.max(PROBE_GIVE_UP * cpuTime.ms, PROBE_GIVE_UP_MS), PROBE_CLEARLY_SLOWER * cpuTime.ms);
           const v = verdict(provider, gpu, cpuTime);
           if (!v.faster) {
             notes.push(v.reason);
