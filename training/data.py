@@ -1,23 +1,31 @@
 """
-Infill examples in the contract's layout, cut from corpus files on the fly.
+Infill examples in the contract's layout, every middle position supervised, cut from corpus files on the fly.
 
-    <|suffix|> suffix <|prefix|> prefix | canvas = middle + <|pad|> filler (some of it masked)
+A hole is cut the way the editor cuts one (`cut_hole`): the rest of a line, 2-20 lines after a
+block opener, a whole function body, a few whole lines or a random character span as Fill Selection
+cuts them, and plain continuation (an empty suffix), which keeps the base's own objective in the mix.
+Prefix, middle and suffix are tokenized separately, as the engine does; spaces and tabs at the end of
+the prefix move to the start of the middle (token healing, as the engine does it).
 
-A hole is cut the way the editor cuts one: the rest of a line after its indentation or after a
-cursor inside it, a block of 2-6 lines, or a random character span (the FIM literature's mix).
-Prefix, middle and suffix are tokenized separately, as the engine does. Spaces and tabs at the end
-of the prefix move to the start of the middle (token healing, as the engine does it): the base's
-tokenizer joins a space to the word after it, so a prefix that ends in indentation is a text the
-base never saw end, and "    return" is only the base's usual tokens when written as one piece.
-The prefix keeps its last `prefix_tokens`, the suffix its first `suffix_tokens`. The canvas is
-the middle plus random slack of <|pad|> up to the canvas budget; a middle longer than the budget is
-skipped. With `block_length`, an example is one block of the middle as the block sampler writes it
-(sample.py): the blocks before it are decided and read causally as part of the context, the block
-holds the next `block_length` tokens, <|pad|> after the middle's end.
+One example is one segment of a packed row (the vectorised block-diffusion layout of BD3-LM and
+Fast-dLLM v2):
 
-Masking follows what the sampler meets: half the examples mask each canvas token with probability
-t ~ U(0.05, 1) (LLaDA); the other half keep a random left part of the canvas clean and mask the rest
-with probability t, as semi-autoregressive decoding leaves it.
+    context = <|suffix|> suffix <|prefix|> prefix      causal, as the base reads text
+    clean   = middle + <|pad|> up to a block boundary    causal: the blocks the sampler has decided
+    noisy A = clean, masked per block                  block b reads context + clean blocks < b + itself
+    noisy B = clean, masked with A's complement
+
+so every block of the middle is learned in one pass, in the state the block sampler meets it
+(sample.py): the blocks before it decided and read causally, this one partly masked. With the token
+shift, middle token i is predicted at the position before it: a block's first token at the last
+clean position before the block (the sampler commits it from the context's last logits, so it is
+always clean in the noisy copies), the others at noisy positions of their block, wherever they are
+masked. A and B mask complementary sets, so each middle token carries a loss in every step, and the
+clean stream's own next-token loss is the base's objective on the middle. `<|pad|>` ends the middle
+(at least one), which is how the model learns the span's length.
+
+Several segments share one row of `row_tokens` (positions restart, attention stays inside a segment),
+so short single-line holes cost what they need; the row's last example gives up some prefix to fill it.
 """
 import json
 import random
@@ -27,6 +35,9 @@ import torch
 from base import SENTINELS
 
 MASK, PAD, SUFFIX, PREFIX = (SENTINELS[k][0] for k in ("mask", "pad", "suffix", "prefix"))
+KINDS = {"line": 2, "line-cursor": 1.5, "opener": 2.5, "body": 1.5, "lines": 1.5, "span": 2, "continuation": 0.5}
+OPENERS = (":", "{", "(", "[", "=>", "->")
+MIN_PREFIX = 48  # the last example of a packed row may have a shorter prefix than the others, not shorter than this
 
 
 def read_texts(path, limit=0):
@@ -39,98 +50,157 @@ def read_texts(path, limit=0):
     return texts
 
 
-def cut_hole(text, rnd):
-    """(prefix, middle, suffix, kind) or None."""
+def indent_of(line):
+    return len(line) - len(line.lstrip())
+
+
+def cut_hole(text, rnd, kind=None):
+    """(prefix, middle, suffix, kind) or None. Multi-line middles end at a line's end."""
     lines = text.split("\n")
     starts, pos = [], 0
     for line in lines:
         starts.append(pos)
         pos += len(line) + 1
+    end_of = lambda j: starts[j] + len(lines[j].rstrip())
     content = [i for i, line in enumerate(lines) if len(line.strip()) >= 4]
     if not content:
         return None
+    kind = kind or rnd.choices(list(KINDS), weights=list(KINDS.values()))[0]
     i = rnd.choice(content)
-    indent = len(lines[i]) - len(lines[i].lstrip())
-    kind = rnd.choices(["line", "line-cursor", "block", "span"], weights=[4, 2, 2, 1])[0]
+    ind = indent_of(lines[i])
     if kind == "line":
-        s, e = starts[i] + indent, starts[i] + len(lines[i].rstrip())
+        s, e = starts[i] + ind, end_of(i)
     elif kind == "line-cursor":
-        body = len(lines[i].rstrip())
-        s = starts[i] + rnd.randint(indent, max(indent, body - 1))
-        e = starts[i] + body
-    elif kind == "block":
-        j = min(len(lines) - 1, i + rnd.randint(1, 5))
-        s, e = starts[i] + indent, starts[j] + len(lines[j].rstrip())
-    else:
+        s, e = starts[i] + rnd.randint(ind, max(ind, len(lines[i].rstrip()) - 1)), end_of(i)
+    elif kind in ("opener", "body"):
+        openers = [j for j in content if lines[j].rstrip().endswith(OPENERS) and j + 1 < len(lines)]
+        if not openers:
+            return None
+        o = rnd.choice(openers)
+        first = o + 1  # the line after the opener, cursor after its indentation (Enter was pressed)
+        if not lines[first].strip():
+            return None
+        if kind == "opener":
+            last = min(len(lines) - 1, o + rnd.randint(2, 20))
+        else:  # the whole body: until a line indented no deeper than the opener
+            last, base = first, indent_of(lines[o])
+            while last + 1 < len(lines) and (not lines[last + 1].strip() or indent_of(lines[last + 1]) > base):
+                last += 1
+        while last > first and not lines[last].strip():
+            last -= 1
+        s, e = starts[first] + indent_of(lines[first]), end_of(last)
+    elif kind == "lines":  # whole lines selected from column 0
+        s, e = starts[i], end_of(min(len(lines) - 1, i + rnd.randint(0, 9)))
+    elif kind == "span":
         s = rnd.randrange(len(text))
-        e = min(len(text), s + rnd.randint(1, 80))
+        e = min(len(text), s + rnd.randint(1, 200))
+    else:  # continuation: what follows, nothing after it
+        s, e = starts[i] + ind, end_of(min(len(lines) - 1, i + rnd.randint(0, 12)))
+        return text[:s], text[s:e], "", kind
     if e <= s:
         return None
     return text[:s], text[s:e], text[e:], kind
 
 
+def round_up(n, k):
+    return -(-n // k) * k
+
+
 class InfillExamples:
-    def __init__(self, texts, tokenizer, prefix_tokens=256, suffix_tokens=96, canvas_tokens=32, seed=0, block_length=0):
+    def __init__(self, texts, tokenizer, prefix_tokens=192, suffix_tokens=64, canvas_tokens=96, seed=0,
+                 block_length=8, row_tokens=512, kinds=None):
         self.texts, self.tok = texts, tokenizer
         self.prefix_tokens, self.suffix_tokens, self.canvas_tokens = prefix_tokens, suffix_tokens, canvas_tokens
-        self.block_length = block_length
+        self.block_length, self.row_tokens = block_length, row_tokens
+        self.kinds = kinds
         self.rnd = random.Random(seed)
 
     def encode(self, s):
         return self.tok.encode(s).ids if s else []
 
-    def one(self):
-        """(context ids, canvas target ids, middle length, kind)."""
+    def middle_ids(self, middle):
+        """The middle's ids, cut back to whole lines when it is longer than the canvas allows, or None."""
+        mid = self.encode(middle)
+        while len(mid) >= self.canvas_tokens and "\n" in middle:
+            middle = middle[: middle.rindex("\n")].rstrip()
+            mid = self.encode(middle)
+        return mid if 0 < len(mid) < self.canvas_tokens else None
+
+    def one(self, room):
+        """(context ids, middle ids, kind) of one hole that fits in `room` positions of a row (the prefix
+        gives way, down to MIN_PREFIX tokens), or None when the hole drawn does not fit."""
         while True:
-            text = self.rnd.choice(self.texts)
-            hole = cut_hole(text, self.rnd)
+            kind = self.rnd.choice(self.kinds) if self.kinds else None
+            hole = cut_hole(self.rnd.choice(self.texts), self.rnd, kind)
             if hole is None:
                 continue
             prefix, middle, suffix, kind = hole
             healed = prefix[len(prefix.rstrip(" \t")):]
             prefix, middle = prefix[: len(prefix) - len(healed)], healed + middle
-            # Encode only a window around the hole: whole files would cost more than the model.
-            prefix, suffix = prefix[-self.prefix_tokens * 6:], suffix[: self.suffix_tokens * 6]
-            mid = self.encode(middle)
-            if not 0 < len(mid) < self.canvas_tokens:
+            mid = self.middle_ids(middle)
+            if mid is None:
                 continue
-            pre = self.encode(prefix)[-self.prefix_tokens:]
-            suf = self.encode(suffix)[: self.suffix_tokens]
-            slack = self.rnd.randint(0, self.canvas_tokens - len(mid))
-            return [SUFFIX, *suf, PREFIX, *pre], mid + [PAD] * slack, len(mid), kind
+            # Encode only a window around the hole: whole files would cost more than the model.
+            suf = self.encode(suffix[: self.suffix_tokens * 6])[: self.suffix_tokens]
+            keep = min(self.prefix_tokens, room - 3 * round_up(len(mid) + 1, self.block_length) - len(suf) - 2)
+            if keep < MIN_PREFIX:
+                return None
+            pre = self.encode(prefix[-self.prefix_tokens * 6:])[-keep:]
+            return [SUFFIX, *suf, PREFIX, *pre], mid, kind
 
-    def in_blocks(self, ctx, canvas, n_mid, kind):
-        """One block of the middle as the block sampler meets it: the blocks before it decided and
-        appended to the context (causal), this one to be written; <|pad|> from the middle's end on."""
-        full = canvas[:n_mid] + [PAD] * self.block_length
-        lo = self.block_length * self.rnd.randint(0, n_mid // self.block_length)
-        return ctx + full[:lo], full[lo : lo + self.block_length], n_mid, kind
+    def segment(self, ctx, mid):
+        """ids, positions, targets and the attention pattern (a list of readable key ranges per query,
+        relative to the segment) of one example in the packed layout above."""
+        L = self.block_length
+        clean = mid + [PAD] * (round_up(len(mid) + 1, L) - len(mid))
+        N, M = len(ctx), len(clean)
+        a = list(clean)
+        b = list(clean)
+        for lo in range(0, M, L):
+            t = self.rnd.random()
+            for j in range(lo + 1, lo + L):  # position lo stays clean: the sampler commits it first
+                if self.rnd.random() < t:
+                    a[j] = MASK
+                else:
+                    b[j] = MASK
+        ids = ctx + clean + a + b
+        pos = list(range(N + M)) + list(range(N, N + M)) * 2
+        targets = [-100] * len(ids)
+        for i in range(N - 1, N + len(mid)):  # the clean stream's next-token loss, up to the first <|pad|>
+            targets[i] = clean[i - N + 1]
+        for copy, start in ((a, N + M), (b, N + 2 * M)):
+            for j in range(M):
+                if j % L and copy[j] == MASK:
+                    targets[start + j - 1] = clean[j]
+        return ids, pos, targets, (N, M)
 
     def batch(self, n):
-        """Padded tensors for n examples: ids, positions, attention mask, targets (-100 = no loss)."""
-        rows = [self.one() for _ in range(n)]
-        if self.block_length:
-            rows = [self.in_blocks(*r) for r in rows]
-        width = max(len(c) + len(t) for c, t, _, _ in rows)
-        ids = torch.full((n, width), PAD, dtype=torch.long)
-        targets = torch.full((n, width), -100, dtype=torch.long)
-        mask = torch.zeros(n, width, width, dtype=torch.long)
-        for b, (ctx, canvas, _, _) in enumerate(rows):
-            N, C = len(ctx), len(canvas)
-            noisy = list(canvas)
-            t = self.rnd.uniform(0.05, 1.0)
-            clean_left = self.rnd.randint(0, C - 1) if self.rnd.random() < 0.5 else 0
-            masked = [j >= clean_left and self.rnd.random() < t for j in range(C)]
-            if not any(masked):
-                masked[self.rnd.randrange(clean_left, C)] = True
-            for j in range(C):
-                if masked[j]:
-                    noisy[j] = MASK
-                    # Token shift: canvas position j is predicted at the position before it.
-                    targets[b, N + j - 1] = canvas[j]
-            ids[b, : N + C] = torch.tensor(ctx + noisy)
-            mask[b, :N, :N] = torch.ones(N, N, dtype=torch.long).tril()   # context: causal
-            mask[b, N : N + C, : N + C] = 1                               # canvas: all context + whole canvas
-            mask[b, N + C :, 0] = 1                                        # padding rows read something (no NaN)
-        pos = torch.arange(width)[None].expand(n, width)
+        """n packed rows: ids, positions, attention mask [n, W, W] (1 = may read), targets (-100 = no loss)."""
+        W, L = self.row_tokens, self.block_length
+        ids = torch.full((n, W), PAD, dtype=torch.long)
+        pos = torch.zeros(n, W, dtype=torch.long)
+        targets = torch.full((n, W), -100, dtype=torch.long)
+        mask = torch.zeros(n, W, W, dtype=torch.uint8)
+        for r in range(n):
+            at, misses = 0, 0
+            while misses < 4 and W - at > 3 * L + MIN_PREFIX:
+                example = self.one(W - at)
+                if example is None:
+                    misses += 1
+                    continue
+                ctx, mid, _ = example
+                s_ids, s_pos, s_tgt, (N, M) = self.segment(ctx, mid)
+                S = len(s_ids)
+                ids[r, at : at + S] = torch.tensor(s_ids)
+                pos[r, at : at + S] = torch.tensor(s_pos)
+                targets[r, at : at + S] = torch.tensor(s_tgt)
+                m = mask[r, at : at + S, at : at + S]
+                m[: N + M, : N + M] = torch.ones(N + M, N + M, dtype=torch.uint8).tril()
+                for start in (N + M, N + 2 * M):
+                    for lo in range(0, M, L):
+                        q = slice(start + lo, start + lo + L)
+                        m[q, :N + lo] = 1                       # context and the clean blocks before
+                        m[q, start + lo : start + lo + L] = 1    # its own block, both ways
+                at += S
+            mask[r, at:, 0] = 1  # padding rows read something (no NaN); they carry no loss
         return ids, pos, mask, targets

@@ -111,13 +111,13 @@ def float_matmuls(ranges):
     return sorted(out)
 
 
-def calibration_batches(corpus, tokenizer_path, n_batches=6, batch_size=8, seed=7):
-    """Inputs shaped as the engine meets them (a causal context, then a block of the middle with
-    some positions masked), from the training corpus."""
+def calibration_batches(corpus, tokenizer_path, n_batches=6, batch_size=4, seed=7):
+    """Inputs shaped as the engine meets them (causal contexts, decided blocks, blocks of the middle with
+    some positions masked: the training rows of data.py), from the training corpus."""
     from tokenizers import Tokenizer
     from data import InfillExamples, read_texts
     examples = InfillExamples(read_texts(corpus, limit=2000), Tokenizer.from_file(tokenizer_path),
-                              prefix_tokens=192, suffix_tokens=64, canvas_tokens=32, seed=seed, block_length=8)
+                              seed=seed)
     for _ in range(n_batches):
         ids, pos, mask, _ = examples.batch(batch_size)
         yield ids, pos, mask
