@@ -1,6 +1,10 @@
 // Infill quality. HumanEval-Infilling pass@1 (greedy; each program runs in a subprocess in a temp dir,
 // without network, with a memory cap and a timeout), and exact match / edit similarity on any JSONL of holes.
-//   node out/bench/eval.js --humaneval single,multi,random [--limit 50] [--model DIR]
+//   node out/bench/eval.js --humaneval single,multi,random [--limit 50] [--model DIR] [--length planned|oracle]
+// The span's length: `planned` asks for what the product asks for (the settings' ceilings at a cursor, Fill
+// Selection's plan for the random spans) and the model ends the middle with <|pad|>; `oracle` gives the
+// hidden middle's exact token count (no <|pad|> before it), so the two side by side are the cost of the
+// model deciding the length.
 //   node out/bench/eval.js --jsonl bench/holes-heldout.jsonl [--typed 3]   (the first 3 characters of each middle already typed)
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -9,20 +13,29 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as zlib from 'node:zlib';
 import { LocalEngine } from '../model-host/src/engine';
+import { CodeTokenizer } from '../model-host/src/tokenizer';
+import { SETTINGS } from '../language-server/src/protocol';
+import { planSelectionSpan } from '../language-server/src/span-policy';
 import type { SamplerOptions } from '../model-host/src/types';
 import type { Hole } from './holes';
 import { machine, progress, table, writeResults } from './report';
 
 const repoRoot = path.resolve(__dirname, '../..');
 const EVAL_DIR = path.resolve(repoRoot, '../shared/eval/humaneval-infilling');
-const SETS: Record<string, { file: string; canvas: number }> = {
-  single: { file: 'HumanEval-SingleLineInfilling.jsonl.gz', canvas: 24 },
-  multi: { file: 'HumanEval-MultiLineInfilling.jsonl.gz', canvas: 64 },
-  random: { file: 'HumanEval-RandomSpanInfillingLight.jsonl.gz', canvas: 48 },
+const SPAN_DEFAULTS = {
+  maxTokensSingleLine: SETTINGS.maxTokensSingleLine.default, maxTokensMultiLine: SETTINGS.maxTokensMultiLine.default, candidates: 1,
+};
+/** The context windows the server sends (its settings' defaults). */
+const WINDOWS = { maxPrefixTokens: SETTINGS.maxPrefixTokens.default, maxSuffixTokens: SETTINGS.maxSuffixTokens.default };
+/** Each set with the canvas the product plans for it: a cursor in a line, a cursor on a new line, a selection. */
+const SETS: Record<string, { file: string; plan: (hidden: string) => number }> = {
+  single: { file: 'HumanEval-SingleLineInfilling.jsonl.gz', plan: () => SPAN_DEFAULTS.maxTokensSingleLine },
+  multi: { file: 'HumanEval-MultiLineInfilling.jsonl.gz', plan: () => SPAN_DEFAULTS.maxTokensMultiLine },
+  random: { file: 'HumanEval-RandomSpanInfillingLight.jsonl.gz', plan: (hidden) => planSelectionSpan(hidden, SPAN_DEFAULTS).canvasLength },
 };
 
-export const greedy = (canvas: number): SamplerOptions =>
-  ({ steps: canvas, blockLength: 8, temperature: 0, threshold: 0.9 });
+/** One token per pass (steps = block length), the most confident first. */
+export const greedy = (): SamplerOptions => ({ steps: 8, blockLength: 8, temperature: 0, threshold: 0.9 });
 
 interface Task { task_id: string; entry_point: string; prompt: string; suffix: string; canonical_solution: string; test: string }
 
@@ -90,7 +103,7 @@ export function editSimilarity(a: string, b: string): number {
 async function main(): Promise<void> {
   const { values: a } = parseArgs({ options: {
     humaneval: { type: 'string' }, jsonl: { type: 'string' }, limit: { type: 'string' }, model: { type: 'string' },
-    out: { type: 'string' }, threads: { type: 'string' }, typed: { type: 'string' },
+    out: { type: 'string' }, threads: { type: 'string' }, typed: { type: 'string' }, length: { type: 'string' },
     // Checks the harness itself: fills every hole with the benchmark's own solution (expect 100%).
     oracle: { type: 'boolean' },
   } });
@@ -103,6 +116,12 @@ async function main(): Promise<void> {
   const info = await engine.load();
   const outDir = a.out ?? path.join(repoRoot, 'bench/results');
   const limit = Number(a.limit ?? 0);
+  const length = a.length ?? 'planned';
+  if (length !== 'planned' && length !== 'oracle') throw new Error(`--length must be planned or oracle (got ${length})`);
+  const special = JSON.parse(fs.readFileSync(path.join(modelDir, 'model.json'), 'utf8')).special_tokens;
+  const tokenizer = new CodeTokenizer(JSON.parse(fs.readFileSync(path.join(modelDir, 'tokenizer.json'), 'utf8')), special);
+  /** The hidden middle's length in tokens as the model writes it (the prefix's trailing blanks healed into it). */
+  const oracleTokens = (prefix: string, hidden: string) => tokenizer.encode((/[ \t]*$/.exec(prefix)?.[0] ?? '') + hidden).length;
 
   if (a.humaneval) {
     const rows: (string | number)[][] = [];
@@ -116,18 +135,20 @@ async function main(): Promise<void> {
       let passed = 0;
       let ms = 0;
       for (const [i, t] of tasks.entries()) {
-        const r = await engine.infill({ prefix: t.prompt, suffix: t.suffix, canvasLength: spec.canvas, sampler: greedy(spec.canvas) });
+        const canvas = length === 'oracle' ? oracleTokens(t.prompt, t.canonical_solution) : spec.plan(t.canonical_solution);
+        const sampler = { ...greedy(), minTokens: length === 'oracle' ? canvas : 1 };
+        const r = await engine.infill({ prefix: t.prompt, suffix: t.suffix, canvasLength: canvas, sampler, ...WINDOWS });
         ms += r.timings.totalMs;
         const completion = a.oracle ? t.canonical_solution : shape(r.candidates[0]?.text ?? '', set);
         if (await runPython(`${t.prompt}${completion}${t.suffix}\n${t.test}\ncheck(${t.entry_point})\n`)) passed++;
         tick(i + 1);
       }
-      results[set] = { tasks: tasks.length, passed, pass_at_1: passed / tasks.length, mean_latency_ms: ms / tasks.length };
-      rows.push([set, tasks.length, passed, (100 * passed / tasks.length).toFixed(1) + '%', (ms / tasks.length).toFixed(0)]);
+      results[set] = { tasks: tasks.length, passed, pass_at_1: passed / tasks.length, mean_latency_ms: ms / tasks.length, length };
+      rows.push([`${set} (${length} length)`, tasks.length, passed, (100 * passed / tasks.length).toFixed(1) + '%', (ms / tasks.length).toFixed(0)]);
     }
     const md = `## HumanEval-Infilling, pass@1 (greedy)\n\nmodel ${info.name} (${info.parameters.toLocaleString()} parameters), ${machine()}\n\n`
       + table(['set', 'tasks', 'passed', 'pass@1', 'mean ms'], rows);
-    writeResults(outDir, 'eval-humaneval', { model: info.name, machine: machine(), limit, results }, md);
+    writeResults(outDir, `eval-humaneval-${length}`, { model: info.name, machine: machine(), limit, results }, md);
   }
 
   if (a.jsonl) {
@@ -143,7 +164,7 @@ async function main(): Promise<void> {
       // A hole inside one line is filled the way the editor fills it: single-line mode, cut at the line break.
       const singleLine = !h.middle.replace(/\n+$/, '').includes('\n');
       const canvas = singleLine ? 24 : 64;
-      const r = await engine.infill({ prefix: h.prefix, suffix: h.suffix, canvasLength: canvas, sampler: { ...greedy(canvas), singleLine } });
+      const r = await engine.infill({ prefix: h.prefix, suffix: h.suffix, canvasLength: canvas, sampler: { ...greedy(), singleLine }, ...WINDOWS });
       const got = (r.candidates[0]?.text ?? '').trimEnd();
       const want = h.middle.trimEnd();
       for (const key of ['all', h.language]) {

@@ -81,7 +81,7 @@ class Completer:
         else:
             suf = self.encode(suffix[: CHARS_PER_TOKEN_MAX * SUFFIX_TOKENS])[:SUFFIX_TOKENS]
             ids, n = infill(self.model, pre[-PREFIX_TOKENS:], suf, self.specials, self.line_breaks,
-                            canvas=canvas, steps=self.steps if self.steps else canvas, block_length=self.block,
+                            canvas=canvas, steps=self.steps or self.block, block_length=self.block,
                             threshold=self.threshold, single_line=single_line)
             self.passes += n
         text = self.tok.decode(ids, skip_special_tokens=True)
@@ -135,7 +135,7 @@ def main():
     ap.add_argument("--humaneval", default="")
     ap.add_argument("--limit", type=int, default=100)
     ap.add_argument("--holes-limit", type=int, default=0)
-    ap.add_argument("--steps", type=int, default=0, help="passes per canvas (0 = one token per pass)")
+    ap.add_argument("--steps", type=int, default=0, help="passes per block (0 = the block length: one token per pass)")
     ap.add_argument("--block", type=int, default=8)
     ap.add_argument("--threshold", type=float, default=0.0)
     ap.add_argument("--out")

@@ -66,13 +66,13 @@ def stop_at(x, specials, line_break_ids, single_line):
 
 
 @torch.no_grad()
-def infill(model, prefix_ids, suffix_ids, specials, line_break_ids=frozenset(), canvas=24, steps=24,
+def infill(model, prefix_ids, suffix_ids, specials, line_break_ids=frozenset(), canvas=24, steps=8,
            block_length=8, threshold=0.0, single_line=False, min_tokens=1):
     """Greedy fill; returns (completion ids, passes run)."""
     ctx = context_ids(prefix_ids, suffix_ids, specials)
     last, k, v = context_pass(model, ctx)
     n, mask_id, pad_id = len(ctx), specials["mask"], specials["pad"]
-    steps_per_block = max(1, round(steps / math.ceil(canvas / block_length)))
+    steps_per_block = max(1, steps)  # per block, as the canvas is only a ceiling
     banned = lambda i: banned_ids(specials, line_break_ids, single_line, min_tokens, i)
     out, passes = [], 0
     for lo in range(0, canvas, block_length):

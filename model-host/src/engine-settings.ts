@@ -30,13 +30,13 @@ export const ENGINE_SETTINGS = {
   steps: {
     key: 'steps',
     type: 'integer',
-    default: 24,
+    default: 8,
     minimum: 1,
     maximum: 256,
-    markdownDescription: 'Denoising steps for one completion, spread evenly over its blocks. **Each step is one forward pass of the '
-      + 'model, so latency grows with steps.** More steps commit fewer tokens per pass: higher quality, higher latency. Fewer steps '
-      + 'commit several tokens per pass: lower latency, more mistakes. With a confidence threshold (below) a block can finish in '
-      + 'fewer passes than its share of steps. Takes effect on the next completion.',
+    markdownDescription: 'Denoising steps per block. **Each step is one forward pass of the model, so latency grows with steps.** '
+      + 'As many steps as the block length commits one token per pass: the best quality. Fewer steps commit several tokens per '
+      + 'pass: lower latency, more mistakes. More than the block length changes nothing. With a confidence threshold (below) a '
+      + 'block can finish in fewer passes. Takes effect on the next completion.',
     flag: 'steps',
   },
   blockLength: {

@@ -6,7 +6,7 @@
 // The completion is written block by block, left to right. A block starts as blockLength
 // <|mask|> tokens after the context; each step is one pass over the block alone against the
 // cached K/V (every block position reads the context and the whole block), and commits the most
-// confident masked positions: the even schedule's share (steps spread over the blocks), or with a
+// confident masked positions: an even share of the steps the block has left, or with a
 // threshold everything above it; <|pad|> only at the first masked position (the end is decided
 // from the left). When a block is decided it joins the context, causally, exactly like text the
 // user typed: its K/V are appended and the next block reads them. So a pass costs blockLength
@@ -110,7 +110,9 @@ export async function sample(
   const threshold = options.threshold ?? 0;
   if (context.past.batch !== 1) throw new Error(`the context must have one row, it has ${context.past.batch}`);
   if (!(canvasLength >= 1) || !(candidates >= 1)) throw new Error(`canvasLength and candidates must be at least 1 (got ${canvasLength}, ${candidates})`);
-  const stepsPerBlock = Math.max(1, Math.round(options.steps / Math.ceil(canvasLength / blockLength)));
+  // Steps are per block: a canvas is a ceiling the model may stop short of, so a share of a whole-canvas
+  // count would make a roomy ceiling decode a short answer in fewer passes.
+  const stepsPerBlock = Math.max(1, options.steps);
   const banned = bannedTokens(options, ctx);
   const openers = firstTokens(context, candidates, options, banned(0), ctx.openingTokens);
   const rows: Row[] = openers.map((_, r) => ({

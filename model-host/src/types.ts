@@ -4,7 +4,7 @@ import type { DEVICES } from './engine-settings';
 
 /** Knobs of the block sampler. Every field is a user setting or derived from one. */
 export interface SamplerOptions {
-  /** Denoising steps for the whole canvas, spread evenly over its blocks (LLaDA's `steps`). */
+  /** Denoising steps (passes) per block; blockLength or more commits one token per pass. */
   steps: number;
   /** Tokens per semi-autoregressive block (LLaDA's `block_length`). */
   blockLength: number;
