@@ -19,6 +19,7 @@ import {
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { errorText } from '../../model-host/src/errors';
 import { WorkerEngine } from '../../model-host/src/worker-engine';
+import { CrossFileContext } from './context-sources/attach';
 import { fillSelectionHandler } from './fill-selection';
 import { provideInlineCompletions } from './inline-completion';
 import { ModelService } from './model-service';
@@ -75,6 +76,9 @@ const model = new ModelService(
   log,
 );
 
+// Code from other files of the workspace before the model's context (context-sources/).
+const crossFile = new CrossFileContext({ connection, documents, model, log });
+
 // Warms the model's context where the cursor is (on open and on cursor moves), see prefill.ts.
 const prefiller = new Prefiller({ documents, model, settings: () => settings, log });
 
@@ -101,6 +105,7 @@ connection.onInitialize((params): InitializeResult => {
   settings = mergeSettings(defaultSettings(packageRoot), settingsFrom(params.initializationOptions));
   canPullConfiguration = params.capabilities.workspace?.configuration === true;
   canRegisterConfiguration = params.capabilities.workspace?.didChangeConfiguration?.dynamicRegistration === true;
+  crossFile.initialize(params);
   return {
     capabilities: {
       textDocumentSync: TextDocumentSyncKind.Incremental,
@@ -113,11 +118,13 @@ connection.onInitialize((params): InitializeResult => {
 connection.onInitialized(() => {
   initialized = true;
   model.configure(settings);
+  void crossFile.refreshExclude();
   // Ask to be told about configuration changes where the client supports registering.
   if (canRegisterConfiguration) void connection.client.register(DidChangeConfigurationNotification.type, { section: SETTINGS_SECTION }).catch(() => undefined);
 });
 
 connection.onDidChangeConfiguration(async (params) => {
+  void crossFile.refreshExclude();
   const pushed = (params.settings as Record<string, unknown> | null | undefined)?.[SETTINGS_SECTION];
   let partial: unknown = pushed;
   if (pushed === undefined && canPullConfiguration) {

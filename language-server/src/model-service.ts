@@ -23,7 +23,14 @@ export interface InfillContext {
   prefix: string;
   suffix: string;
   document: string;
+  /** The cursor (a completion) or the selection's start (Fill Selection), as a UTF-16 offset in the
+   *  document: where the extra context from other files is chosen for (context-sources/). */
+  offset?: number;
+  start?: number;
 }
+
+/** Code from other files for a request (context-sources/sources.ts), or none. */
+export type ExtraContextProvider = (context: InfillContext, settings: ServerSettings) => { text: string; chunks: number; maxTokens: number } | undefined;
 
 export interface Completion {
   /** Best confidence first, as the engine ranks them. */
@@ -49,6 +56,8 @@ export class ModelService {
   /** Infill failures in a row; the worker restarts itself after a crash, so only a streak
    *  means the model is unusable. */
   private failures = 0;
+  /** Where requests get their code from other files (main.ts sets it; none: no extra context). */
+  private extraContext: ExtraContextProvider | undefined;
 
   constructor(
     private readonly createEngine: EngineFactory,
@@ -56,6 +65,11 @@ export class ModelService {
     private readonly report: StatusSink,
     private readonly log: Logger,
   ) {}
+
+  /** Every later request (completions, Fill Selection, warm-ups alike) gets its extra context from `provider`. */
+  useExtraContext(provider: ExtraContextProvider | undefined): void {
+    this.extraContext = provider;
+  }
 
   /** Applies settings: reloads the engine when the model path or device changed. */
   configure(settings: ServerSettings): void {
@@ -111,16 +125,18 @@ export class ModelService {
     }
     const started = performance.now();
     try {
-      const result = await engine.infill({ ...engineRequest(plan, context, settings), timeBudgetMs: budgetMs }, signal);
+      const extra = this.extraFor(context, settings);
+      const result = await engine.infill({ ...engineRequest(plan, context, settings, extra), timeBudgetMs: budgetMs }, signal);
       const latencyMs = performance.now() - started;
       this.failures = 0;
       this.noteDevice(result.device);
-      this.reportLatency(latencyMs, result.candidates.reduce((sum, c) => sum + c.tokens, 0));
+      this.reportLatency(latencyMs, result.candidates.reduce((sum, c) => sum + c.tokens, 0),
+        { crossFileTokens: result.extraTokens ?? 0, crossFileChunks: result.extraTokens ? extra?.chunks ?? 0 : 0 });
       if (TRACE) {
         // One line per answered request (DIFFUSION_INFILL_TRACE=1): the benches read the breakdown from it.
         this.log(`[trace] ${JSON.stringify({ kind: 'infill', document: context.document, mode: plan.mode, latencyMs,
           modelMs: result.timings.modelMs, engineMs: result.timings.totalMs, contextMs: result.timings.contextMs,
-          context: result.context, canvasPasses: result.canvasPasses, truncated: result.candidates.some((c) => c.truncated), grow })}`);
+          context: result.context, extraTokens: result.extraTokens, canvasPasses: result.canvasPasses, truncated: result.candidates.some((c) => c.truncated), grow })}`);
       }
       return { candidates: result.candidates, latencyMs };
     } catch (error) {
@@ -140,7 +156,7 @@ export class ModelService {
     const engine = this.engine;
     if (signal.aborted || !engine?.prefill || !this.enabled || this.state !== 'ready' || !settings.cache) return;
     const started = performance.now();
-    const stats = await engine.prefill(engineRequest(plan, context, settings), signal);
+    const stats = await engine.prefill(engineRequest(plan, context, settings, this.extraFor(context, settings)), signal);
     if (TRACE) this.log(`[trace] ${JSON.stringify({ kind: 'prefill', document: context.document, ms: performance.now() - started, context: stats })}`);
   }
 
@@ -164,11 +180,21 @@ export class ModelService {
     this.report(this.status());
   }
 
-  /** After each completion: the latency and speed the status bar shows. */
-  private reportLatency(latencyMs: number, tokens: number): void {
+  /** The request's code from other files; a failing provider costs the request only that. */
+  private extraFor(context: InfillContext, settings: ServerSettings) {
+    try {
+      return this.extraContext?.(context, settings);
+    } catch (error) {
+      this.log(`Context from other files failed: ${errorText(error)}`);
+      return undefined;
+    }
+  }
+
+  /** After each completion: the latency and speed the status bar shows, and how much code from other files it read. */
+  private reportLatency(latencyMs: number, tokens: number, crossFile: { crossFileTokens: number; crossFileChunks: number }): void {
     if (this.state !== 'ready') return;
     const tokensPerSecond = latencyMs > 0 ? Math.round((tokens / latencyMs) * 1000 * 10) / 10 : 0;
-    this.report({ ...this.status(), lastLatencyMs: Math.round(latencyMs), tokensPerSecond });
+    this.report({ ...this.status(), lastLatencyMs: Math.round(latencyMs), tokensPerSecond, ...crossFile });
   }
 
   /**
@@ -241,7 +267,7 @@ const TRACE = process.env.DIFFUSION_INFILL_TRACE === '1';
 
 /** The engine request for a span plan; infill and prefill build the same one, so a prefill warms
  *  exactly the context ids the completion will use. */
-function engineRequest(plan: SpanPlan, context: InfillContext, settings: ServerSettings): InfillRequest {
+function engineRequest(plan: SpanPlan, context: InfillContext, settings: ServerSettings, extra?: { text: string; maxTokens: number }): InfillRequest {
   return {
     prefix: context.prefix,
     suffix: context.suffix,
@@ -252,5 +278,7 @@ function engineRequest(plan: SpanPlan, context: InfillContext, settings: ServerS
     maxSuffixTokens: settings.maxSuffixTokens,
     document: context.document,
     reuseContext: settings.cache,
+    extraContext: extra?.text,
+    maxExtraTokens: extra?.maxTokens,
   };
 }

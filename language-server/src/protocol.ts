@@ -96,6 +96,31 @@ export const SETTINGS = {
       + 'suggestion grows in place). `0` waits for the whole completion. '
       + 'Explicit triggers and Fill Selection always wait.',
   },
+  crossFile: {
+    key: 'crossFile.enable',
+    type: 'boolean',
+    default: true,
+    markdownDescription: 'Show the model code from other files of the workspace: chunks of open and recently edited files that '
+      + 'share names with the code around the cursor, and the definitions of names near the cursor. Only workspace files, '
+      + 'not matched by `files.exclude` or `.gitignore`, up to 512 KB; nothing leaves your machine.',
+  },
+  crossFileTokens: {
+    key: 'crossFile.maxTokens',
+    type: 'integer',
+    default: 256,
+    minimum: 0,
+    maximum: 2048,
+    markdownDescription: 'Most tokens of code from other files placed before the context. More finds more names but makes the '
+      + 'first completion in a region slower and each cached document larger.',
+  },
+  crossFileChunks: {
+    key: 'crossFile.maxChunks',
+    type: 'integer',
+    default: 4,
+    minimum: 1,
+    maximum: 16,
+    markdownDescription: 'Most chunks (about 16 lines each, or one definition) of code from other files.',
+  },
   // Token budgets of the context windows: not contributed (no key), so VS Code users keep the
   // defaults; other LSP clients may send them.
   maxPrefixTokens: {
@@ -149,6 +174,9 @@ export interface ServerStatusParams {
   deviceReason?: string;
   lastLatencyMs?: number;
   tokensPerSecond?: number;
+  /** Code from other files in the last completion's context: tokens and chunks (crossFile settings). */
+  crossFileTokens?: number;
+  crossFileChunks?: number;
   /** Set when state is 'error': one sentence a user can act on. */
   message?: string;
 }
@@ -173,3 +201,13 @@ export interface CompletionGrewParams {
 }
 
 export const completionGrew = new NotificationType<CompletionGrewParams>('diffusionInfill/completionGrew');
+
+/** Client to server: the definitions of names near the cursor in a document, found by the editor's
+ *  definition providers (extension/src/definitions.ts), as context from other files
+ *  (language-server/src/context-sources/). The server keeps only workspace files it may read. */
+export interface ContextDefinitionsParams {
+  textDocument: TextDocumentIdentifier;
+  definitions: Array<{ uri: string; line: number; text: string }>;
+}
+
+export const contextDefinitions = new NotificationType<ContextDefinitionsParams>('diffusionInfill/contextDefinitions');

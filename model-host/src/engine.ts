@@ -141,7 +141,9 @@ export class LocalEngine implements InfillEngine {
     // way too), then taken off the completion again (see healedText).
     const blanks = trailingBlanks(request.prefix);
     const prefix = request.prefix.slice(0, request.prefix.length - blanks.length);
-    const prompt = buildContext(tokenizer, manifest.special_tokens, prefix, request.suffix, maxPrefix, maxSuffix);
+    // Extra context takes what the window leaves after prefix and suffix, never their room.
+    const maxExtra = Math.max(0, Math.min(request.maxExtraTokens ?? 0, room - maxSuffix - maxPrefix));
+    const prompt = buildContext(tokenizer, manifest.special_tokens, prefix, request.suffix, maxPrefix, maxSuffix, request.extraContext, maxExtra);
     const word = blanks ? undefined : healWord(tokenizer, prompt, prefix);
     return { prompt, healed: word?.text ?? blanks, openingTokens: word?.ids };
   }
@@ -177,6 +179,7 @@ export class LocalEngine implements InfillEngine {
       context: stats,
       prefixTokens: prompt.prefixTokens,
       suffixTokens: prompt.suffixTokens,
+      extraTokens: prompt.extraTokens,
     };
   }
 

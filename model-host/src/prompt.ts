@@ -8,6 +8,10 @@
 //   place, see language-server/src/context.ts). Typing makes the prefix grow until it exceeds
 //   the budget; then the start jumps forward a whole step, and stays there for many keystrokes.
 // Prefix, suffix and middle are tokenized separately, exactly as training did.
+// Extra context (code from other files, language-server/src/context-sources/) comes before
+// <|suffix|>, as plain text the base reads like any file: it changes rarely, so it stays a shared
+// start of the context from one keystroke to the next. It keeps its end when cut (its best chunk
+// is last, next to the code).
 
 import type { SpecialTokens } from './manifest';
 import type { CodeTokenizer } from './tokenizer';
@@ -23,14 +27,18 @@ export interface PromptIds {
   ids: number[];
   prefixTokens: number;
   suffixTokens: number;
+  /** Tokens of extra context before <|suffix|>. */
+  extraTokens: number;
 }
 
 export function buildContext(
   tokenizer: CodeTokenizer, special: SpecialTokens, prefix: string, suffix: string, maxPrefix: number, maxSuffix: number,
+  extra = '', maxExtra = 0,
 ): PromptIds {
   const s = maxSuffix > 0 ? tokenizer.encodeHead(suffix, maxSuffix).ids : [];
   const p = maxPrefix > 0 ? cutPrefix(tokenizer, prefix, maxPrefix) : [];
-  return { ids: [special.suffix, ...s, special.prefix, ...p], prefixTokens: p.length, suffixTokens: s.length };
+  const e = extra && maxExtra > 0 ? tokenizer.encodeTail(extra, maxExtra).ids : [];
+  return { ids: [...e, special.suffix, ...s, special.prefix, ...p], prefixTokens: p.length, suffixTokens: s.length, extraTokens: e.length };
 }
 
 /** Offsets of the lines of `text` that begin a step (line 0, PREFIX_STEP_LINES, ...), in order. */

@@ -44,6 +44,11 @@ export interface InfillRequest {
    *  most): each completion is then the part decided from its start, marked `truncated`, and the
    *  caller may ask again with it typed to get the rest. Unset: no limit. */
   timeBudgetMs?: number;
+  /** Code from other files of the workspace (the language server's context sources), placed before
+   *  `<|suffix|>` as plain text; it should change rarely, since the context cache reuses only the
+   *  ids shared with the previous request from the start. Cut to `maxExtraTokens` keeping its end. */
+  extraContext?: string;
+  maxExtraTokens?: number;
 }
 
 export interface InfillCandidate {
@@ -95,6 +100,8 @@ export interface InfillResult {
   context: ContextReport;
   prefixTokens: number;
   suffixTokens: number;
+  /** Tokens of the request's extraContext in the context (0 without one). */
+  extraTokens?: number;
 }
 
 export type ExecutionProviderSetting = (typeof DEVICES)[number];

@@ -1,0 +1,143 @@
+// The context sources of issue 24: code from other files of the workspace, placed before the
+// model's usual context (select.ts has the format).
+//
+// Two sources. (1) A ring buffer of the open and recently edited files: the most recently
+// opened or edited `maxFiles` documents, their text kept after they close (a file the user just
+// looked at is often the one the code uses), chunked lazily per version. (2) The definitions of
+// names near the cursor, sent by the client (VS Code's definition providers, extension/src/definitions.ts).
+// Both go through the WorkspaceFilter: only workspace files, not excluded, not too large.
+//
+// Stability is what keeps typing cheap: the engine reuses a document's context keys and values
+// only up to the first token that changed (model-host/src/context-cache.ts), and this text comes
+// first. So the chosen text is pinned per document and chosen again only when the cursor moves
+// to another region (more than REGION_LINES lines away), the user comes back from another
+// document, the settings change, or the client's definitions arrive for the first time in a region.
+
+import { chunkFile, identifiers, type Chunk } from './chunks';
+import type { WorkspaceFilter } from './exclusions';
+import { EXTRA_CHARS_PER_TOKEN, formatExtraContext, queryIdentifiers, selectChunks, type Candidate } from './select';
+
+/** Documents the ring buffer keeps (open or recently edited). */
+export const MAX_FILES = 16;
+/** Definition chunks kept per document. */
+export const MAX_DEFINITIONS = 16;
+/** The pinned text is chosen again once the cursor is this many lines away from where it was chosen. */
+export const REGION_LINES = 12;
+
+export interface SourceSettings {
+  crossFile: boolean;
+  crossFileTokens: number;
+  crossFileChunks: number;
+}
+
+export interface ExtraContext {
+  text: string;
+  /** Chunks in the text. */
+  chunks: number;
+  /** The budget it was chosen for, in tokens (the engine's exact cut). */
+  maxTokens: number;
+}
+
+interface FileEntry {
+  uri: string;
+  path: string;
+  text: string;
+  version: number;
+  /** Chunks of `version` with their identifiers, made on first use. */
+  candidates?: Candidate[];
+}
+
+interface Pin {
+  line: number;
+  settings: string;
+  extra: ExtraContext;
+  /** The client's definitions for the document were there when this was chosen. */
+  withDefinitions: boolean;
+}
+
+/** One definition the client found: the file it is in and its lines. */
+export interface DefinitionChunk {
+  uri: string;
+  /** First line of the text in its file (0-based). */
+  line: number;
+  text: string;
+}
+
+export class ContextSources {
+  /** Least recently opened or edited first (a Map keeps insertion order). */
+  private readonly files = new Map<string, FileEntry>();
+  private readonly definitions = new Map<string, Candidate[]>();
+  private readonly pins = new Map<string, Pin>();
+  private lastDocument: string | undefined;
+
+  constructor(private readonly filter: WorkspaceFilter, private readonly maxFiles = MAX_FILES) {}
+
+  /** A document was opened or edited: it becomes the most recent file of the ring (when allowed). */
+  update(uri: string, text: string, version: number): void {
+    const path = this.filter.allowed(uri, text.length);
+    this.files.delete(uri);
+    if (path === undefined) return;
+    this.files.set(uri, { uri, path, text, version });
+    for (const old of this.files.keys()) {
+      if (this.files.size <= this.maxFiles) break;
+      this.files.delete(old);
+    }
+  }
+
+  /** The client's definitions of names near the cursor in `uri`; only allowed files count. */
+  setDefinitions(uri: string, found: readonly DefinitionChunk[]): void {
+    const candidates: Candidate[] = [];
+    for (const d of found) {
+      if (d.uri === uri || candidates.length >= MAX_DEFINITIONS) continue;
+      const path = this.filter.allowed(d.uri, d.text.length);
+      if (path === undefined || !d.text.trim()) continue;
+      const text = d.text.replace(/\r\n?/g, '\n').replace(/\n?$/, '\n');
+      candidates.push({ chunk: { path, text, line: d.line, kind: 'definition' }, ids: identifiers(text) });
+    }
+    this.definitions.set(uri, candidates);
+    // The first definitions in a region are worth one more choice (and one cold context).
+    const pin = this.pins.get(uri);
+    if (pin && !pin.withDefinitions && candidates.length > 0) this.pins.delete(uri);
+  }
+
+  /** A document closed: its pin and definitions go; its text stays in the ring for the others. */
+  close(uri: string): void {
+    this.pins.delete(uri);
+    this.definitions.delete(uri);
+  }
+
+  /** Files in the ring, most recent last (tests and the log). */
+  get paths(): string[] {
+    return [...this.files.values()].map((f) => f.path);
+  }
+
+  /**
+   * The extra context for a request in `uri` with the cursor on `line`: the pinned text while the
+   * cursor stays in its region, else chosen afresh. Undefined when off or nothing relevant.
+   */
+  extraFor(uri: string, line: number, languageId: string, prefix: string, suffix: string, s: SourceSettings): ExtraContext | undefined {
+    if (!s.crossFile || s.crossFileTokens <= 0 || s.crossFileChunks <= 0) return undefined;
+    const key = `${s.crossFileTokens}/${s.crossFileChunks}/${languageId}`;
+    const pin = this.pins.get(uri);
+    const switched = this.lastDocument !== undefined && this.lastDocument !== uri;
+    this.lastDocument = uri;
+    if (pin && !switched && pin.settings === key && Math.abs(line - pin.line) <= REGION_LINES) return pin.extra.text ? pin.extra : undefined;
+    const definitions = this.definitions.get(uri) ?? [];
+    const candidates = [...definitions, ...this.fileCandidates(uri)];
+    const chosen = selectChunks(candidates, queryIdentifiers(prefix, suffix), s.crossFileChunks, s.crossFileTokens * EXTRA_CHARS_PER_TOKEN);
+    const extra = { text: formatExtraContext(chosen, languageId), chunks: chosen.length, maxTokens: s.crossFileTokens };
+    this.pins.set(uri, { line, settings: key, extra, withDefinitions: definitions.length > 0 });
+    return extra.text ? extra : undefined;
+  }
+
+  /** Chunks of every file in the ring but `uri` itself (its own text is in the windows already). */
+  private fileCandidates(uri: string): Candidate[] {
+    const out: Candidate[] = [];
+    for (const f of this.files.values()) {
+      if (f.uri === uri) continue;
+      f.candidates ??= chunkFile(f.path, f.text).map((chunk: Chunk) => ({ chunk, ids: identifiers(chunk.text) }));
+      out.push(...f.candidates);
+    }
+    return out;
+  }
+}
