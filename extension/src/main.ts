@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import { Client } from './client';
 import { registerCommands } from './commands';
 import { watchCursor } from './cursor';
+import { watchDefinitions } from './definitions';
 
 /** What activate() returns; tests running in the extension host reach the client through it. */
 export interface DiffusionInfillApi {
@@ -16,7 +17,8 @@ let active: Client | undefined;
 export async function activate(extension: vscode.ExtensionContext): Promise<DiffusionInfillApi> {
   const client = new Client(extension);
   active = client;
-  extension.subscriptions.push(client, ...registerCommands(client), watchCursor(() => client.languageClient));
+  extension.subscriptions.push(client, ...registerCommands(client), watchCursor(() => client.languageClient),
+    watchDefinitions(() => client.languageClient));
   // start() reports its own failures (status bar, one message); activation succeeds regardless,
   // so the commands (Restart Server, Show Logs) stay available.
   await client.start();

@@ -41,6 +41,8 @@ export class StatusBar implements vscode.Disposable {
       deviceReason: s.deviceReason ?? (sameRun ? this.view.deviceReason : undefined),
       lastLatencyMs: s.lastLatencyMs ?? (sameRun ? this.view.lastLatencyMs : undefined),
       tokensPerSecond: s.tokensPerSecond ?? (sameRun ? this.view.tokensPerSecond : undefined),
+      crossFileTokens: s.crossFileTokens ?? (sameRun ? this.view.crossFileTokens : undefined),
+      crossFileChunks: s.crossFileChunks ?? (sameRun ? this.view.crossFileChunks : undefined),
       clientDisabled: this.view.clientDisabled,
     };
     this.render();
@@ -81,6 +83,12 @@ export class StatusBar implements vscode.Disposable {
       if (v.lastLatencyMs !== undefined) {
         const speed = v.tokensPerSecond ? `, ${formatSpeed(v.tokensPerSecond)} tokens/s` : '';
         lines.push(`Last completion: ${Math.round(v.lastLatencyMs)} ms${speed}`);
+      }
+      // How much code from other files the last completion read (diffusionInfill.crossFile.*).
+      if (v.crossFileTokens !== undefined) {
+        lines.push(v.crossFileTokens > 0
+          ? `Context from other files: ${v.crossFileTokens} tokens in ${v.crossFileChunks ?? 0} chunk${v.crossFileChunks === 1 ? '' : 's'}`
+          : 'Context from other files: none');
       }
       lines.push('Click for options.');
       item.tooltip = lines.join('\n');
