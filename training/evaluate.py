@@ -15,6 +15,7 @@ import argparse
 import gzip
 import json
 import os
+import re
 import subprocess
 import tempfile
 import time
@@ -53,7 +54,10 @@ class Completer:
         self.steps, self.block, self.threshold = steps, block, threshold
         self.specials = special_tokens()
         vocab = tok.get_vocab()
-        self.line_breaks = frozenset(i for t, i in vocab.items() if "Ċ" in t or "č" in t)
+        # As the engine's tokenizer sets: a line break anywhere ends a single-line completion; one that
+        # starts the token (after spaces or tabs, Ġ and ĉ here) may not open it.
+        self.newlines = frozenset(i for t, i in vocab.items() if "Ċ" in t or "č" in t)
+        self.line_breaks = frozenset(i for t, i in vocab.items() if re.match("[Ġĉ]*[Ċč]", t))
         self.passes = 0
 
     def encode(self, s):
@@ -75,12 +79,12 @@ class Completer:
         pre = self.encode(prefix[-CHARS_PER_TOKEN_MAX * (PREFIX_TOKENS + SUFFIX_TOKENS):])
         if self.mode == "ar":
             banned = [v for k, v in self.specials.items()]
-            ids = autoregressive(self.model, pre[-(PREFIX_TOKENS + SUFFIX_TOKENS):], self.line_breaks if single_line else set(),
+            ids = autoregressive(self.model, pre[-(PREFIX_TOKENS + SUFFIX_TOKENS):], self.newlines if single_line else set(),
                                  max_tokens=canvas, banned=banned, first_banned=self.line_breaks if single_line else ())
             self.passes += len(ids)
         else:
             suf = self.encode(suffix[: CHARS_PER_TOKEN_MAX * SUFFIX_TOKENS])[:SUFFIX_TOKENS]
-            ids, n = infill(self.model, pre[-PREFIX_TOKENS:], suf, self.specials, self.line_breaks,
+            ids, n = infill(self.model, pre[-PREFIX_TOKENS:], suf, self.specials, self.line_breaks, self.newlines,
                             canvas=canvas, steps=self.steps or self.block, block_length=self.block,
                             threshold=self.threshold, single_line=single_line)
             self.passes += n

@@ -159,9 +159,10 @@ class MaskPredictor(nn.Module):
     def logits(self, h):
         return h @ self.embed.weight.t()
 
-    def forward(self, input_ids, position_ids, attention_mask, past_key, past_value):
+    def forward(self, input_ids, position_ids, attention_mask, past_key, past_value, logits_from=0):
+        """Logits for input positions logits_from..S-1 (as the exported graph's logits_from input), and the K/V."""
         h, k, v = self.hidden(input_ids, position_ids, attention_mask, past_key, past_value)
-        return self.logits(h), k, v
+        return self.logits(h[:, logits_from:]), k, v
 
     def empty_past(self, batch, device=None):
         c = self.cfg

@@ -30,7 +30,7 @@ def context_ids(prefix_ids, suffix_ids, specials):
 @torch.no_grad()
 def context_pass(model, ids):
     n = len(ids)
-    logits, k, v = model(torch.tensor([ids]), torch.arange(n)[None], causal_mask(1, n), *model.empty_past(1))
+    logits, k, v = model(torch.tensor([ids]), torch.arange(n)[None], causal_mask(1, n), *model.empty_past(1), logits_from=n - 1)
     return logits[0, -1], k, v
 
 
@@ -66,28 +66,39 @@ def stop_at(x, specials, line_break_ids, single_line):
 
 
 @torch.no_grad()
-def infill(model, prefix_ids, suffix_ids, specials, line_break_ids=frozenset(), canvas=24, steps=8,
-           block_length=8, threshold=0.0, single_line=False, min_tokens=1):
-    """Greedy fill; returns (completion ids, passes run)."""
+def infill(model, prefix_ids, suffix_ids, specials, line_break_ids=frozenset(), newline_ids=frozenset(), canvas=24,
+           steps=8, block_length=8, threshold=0.0, single_line=False, min_tokens=1):
+    """Greedy fill; returns (completion ids, passes run). Single-line mode bans `line_break_ids` (tokens
+    that start a new line) at position 0 and ends the completion at a token of `newline_ids` (a line
+    break anywhere), as the TypeScript sampler's lineBreakTokens and newlineTokens."""
     ctx = context_ids(prefix_ids, suffix_ids, specials)
     last, k, v = context_pass(model, ctx)
     n, mask_id, pad_id = len(ctx), specials["mask"], specials["pad"]
     steps_per_block = max(1, steps)  # per block, as the canvas is only a ceiling
     banned = lambda i: banned_ids(specials, line_break_ids, single_line, min_tokens, i)
-    out, passes = [], 0
+    end_of = lambda x: stop_at(x, specials, newline_ids, single_line)
+    out, passes, pending = [], 0, []
     for lo in range(0, canvas, block_length):
         size = min(block_length, canvas - lo)
         x = [mask_id] * size
         if lo == 0:
             x[0] = pick(last, banned(0))[1]
-        positions = torch.arange(n, n + size)[None]
-        attend = torch.ones(1, size, n + size, dtype=torch.long)
-        step, end = 0, stop_at(x, specials, line_break_ids, single_line)
+        step, end = 0, end_of(x)
         while end is None and mask_id in x:
             masked = [p for p in range(size) if x[p] == mask_id]
-            if any(p > 0 for p in masked):
-                logits, _, _ = model(torch.tensor([x]), positions, attend, k, v)
+            if pending or any(p > 0 for p in masked):
+                # The decided block waiting to join the context goes in ahead of this block's masks,
+                # causally (each reads the past and the pending tokens up to itself); the block reads
+                # everything. Logits from the last pending token on: it predicts block position 0.
+                m, s = len(pending), len(pending) + size
+                attend = torch.ones(1, s, n + s, dtype=torch.long)
+                attend[0, :m, n:] = torch.ones(m, s, dtype=torch.long).tril()
+                logits, k2, v2 = model(torch.tensor([pending + x]), torch.arange(n, n + s)[None], attend, k, v,
+                                       logits_from=max(0, m - 1))
                 passes += 1
+                if m:
+                    k, v = torch.cat([k, k2[:, :, :, :m]], 3), torch.cat([v, v2[:, :, :, :m]], 3)
+                    last, logits, n, pending = logits[0, 0], logits[:, 1:], n + m, []
             picks = [(*pick(last if p == 0 else logits[0, p - 1], banned(lo + p)), p) for p in masked]
             # The end is decided from the left: <|pad|> may be committed only at the first masked
             # position, so a confident guess that the middle is short cannot cut it before it is written.
@@ -95,19 +106,15 @@ def infill(model, prefix_ids, suffix_ids, specials, line_break_ids=frozenset(), 
             k_commit = math.ceil(len(masked) / max(1, steps_per_block - step))
             if threshold > 0:
                 k_commit = max(k_commit, 1, sum(pr > threshold for pr, _, _ in picks))
-            for _, tok, p in sorted(picks, key=lambda t: -t[0])[:k_commit]:
+            # Most confident first; a tie goes to the leftmost position.
+            for _, tok, p in sorted(picks, key=lambda t: (-t[0], t[2]))[:k_commit]:
                 x[p] = tok
             step += 1
-            end = stop_at(x, specials, line_break_ids, single_line)
+            end = end_of(x)
         if end is not None:
             return out + x[:end], passes
         out += x
-        if lo + size < canvas:  # the decided block joins the context, causally
-            attend = torch.cat([torch.ones(size, n, dtype=torch.long), torch.ones(size, size, dtype=torch.long).tril()], 1)[None]
-            logits, k2, v2 = model(torch.tensor([x]), positions, attend, k, v)
-            passes += 1
-            k, v = torch.cat([k, k2], 3), torch.cat([v, v2], 3)
-            last, n = logits[0, -1], n + size
+        pending = x  # the decided block joins the context, causally, inside the next block's first pass
     return out, passes
 
 

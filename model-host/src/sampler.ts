@@ -22,8 +22,10 @@
 // decided. Candidates run as one batch: row r starts with the r-th most likely first token (the
 // most uncertain choice of a completion), and a finished row leaves the batch.
 //
-// training/sample.py has the same algorithm in PyTorch (appending each block with a pass of its
-// own, which gives the same K/V); keep both identical.
+// training/sample.py's infill() is the reference, with the same passes in the same shapes;
+// test/fixtures/sampler-reference.json holds its output on models/tiny (written by
+// training/make_sampler_fixture.py through onnxruntime on the same graph), and
+// test/model-host/sampler.test.ts holds this sampler to it token for token.
 
 import { CancelledError } from './errors';
 import { drawTempered, pickToken, rankedAmong, rankedTokens, seededRandom, topK } from './logits';

@@ -1,5 +1,5 @@
-// The block sampler on the real tiny model (format 2): greedy output against a direct
-// reimplementation that recomputes everything from scratch each step, the folded block append
+// The block sampler on the real tiny model (format 2): greedy output against the Python reference
+// sampler's on the same graph (test/fixtures/sampler-reference.json), the folded block append
 // against two separate passes, step and pass counts, the threshold, early ends, the bans,
 // single-line ends, candidates, cancellation.
 import { after, before, test } from 'node:test';
@@ -14,8 +14,9 @@ import { blockPass, sample, type ContextState, type SampleContext } from '../../
 import { ModelSession } from '../../model-host/src/session';
 import { CodeTokenizer } from '../../model-host/src/tokenizer';
 import type { SamplerOptions } from '../../model-host/src/types';
-import { modelsDir } from '../helpers/paths';
+import { modelsDir, repoRoot } from '../helpers/paths';
 
+const referencePath = path.join(repoRoot, 'test', 'fixtures', 'sampler-reference.json');
 const reference: SamplerOptions = { steps: 16, blockLength: 8, temperature: 0 };
 let files: ModelFiles;
 let session: ModelSession;
@@ -31,8 +32,9 @@ before(async () => {
   const m = files.manifest;
   ctx = { special: m.special_tokens, shape: { layers: m.n_layer, kvHeads: m.n_kv_head, headDim: m.head_dim } };
   const { suffix, prefix } = m.special_tokens;
-  contextIds = [suffix, ...tok.encode('\n\n\nprint(mean([1, 2, 3]))\n'), prefix,
-    ...tok.encode('def mean(values):\n    total = 0\n    for v in values:\n        total += v\n    return ')];
+  // The reference's context: the suffix '\n\n\nprint(mean([1, 2, 3]))\n' and the prefix 'def mean(values): ... return '.
+  const fx: { prefix_ids: number[]; suffix_ids: number[] } = JSON.parse(fs.readFileSync(referencePath, 'utf8'));
+  contextIds = [suffix, ...fx.suffix_ids, prefix, ...fx.prefix_ids];
   const out = await contextPass(session, contextIds, emptyKv());
   context = { length: contextIds.length, past: out.present, lastLogits: out.logits.slice(out.logits.length - out.vocab) };
 });
@@ -49,87 +51,20 @@ function text(canvas: number[]): number[] {
   return end < 0 ? canvas : canvas.slice(0, end);
 }
 
-/**
- * The algorithm written out directly from its description, sharing nothing with sampler.ts but the
- * model: its own masks and K/V bookkeeping, float64 softmax over the allowed tokens, a plain sort.
- * Its passes have the same shapes as the sampler's (a decided block goes in ahead of the next
- * block's masks, causally), because the int8 graph quantizes activations per pass, and this
- * model's near-ties flip when the same numbers are computed in a pass of another shape.
- */
-async function directGreedy(canvas: number, steps: number, blockLength: number, threshold: number, singleLine = false, newlines: ReadonlySet<number> = new Set()): Promise<number[]> {
-  const { mask, pad, suffix, prefix, eos } = files.manifest.special_tokens;
-  const banned = (p: number) => (p === 0 ? [mask, suffix, prefix, eos, pad] : [mask, suffix, prefix, eos]);
-  const best = (row: number[], p: number) => {
-    const r = row.slice();
-    for (const b of banned(p)) r[b] = -Infinity;
-    const max = Math.max(...r);
-    const z = r.reduce((acc, v) => acc + Math.exp(v - max), 0);
-    return { id: r.indexOf(max), prob: 1 / z };
-  };
-  const stepsPerBlock = Math.max(1, steps);
-  const decided: number[] = [];
-  let past = context.past;
-  let last = Array.from(context.lastLogits);
-  let waiting: number[] = [];
-  for (let lo = 0; lo < canvas; lo += blockLength) {
-    const size = Math.min(blockLength, canvas - lo);
-    const x = new Array<number>(size).fill(mask);
-    const end = () => {
-      for (let p = 0; p < size; p++) {
-        if (x[p] === mask) return -1;
-        if (x[p] === pad) return p;
-        if (singleLine && newlines.has(x[p])) return p + 1;
-      }
-      return -1;
-    };
-    if (lo === 0) x[0] = best(last, 0).id;
-    for (let s = 0; x.includes(mask) && end() < 0; s++) {
-      // Inputs: the block waiting to join the context (each reads the past and those before it), then this block (reads all).
-      const ids = [...waiting, ...x];
-      // The past's buffer holds `capacity` positions, of which the first `length` are cached (the rest hidden).
-      const P = past.length;
-      const cap = past.capacity;
-      const attentionMask: number[] = [];
-      for (let i = 0; i < ids.length; i++) {
-        for (let j = 0; j < cap; j++) attentionMask.push(j < P ? 1 : 0);
-        for (let j = 0; j < ids.length; j++) attentionMask.push(i >= waiting.length || j <= i ? 1 : 0);
-      }
-      // Logits from the last waiting token on (the int8 head's activation scale covers the rows asked for).
-      const from = Math.max(0, waiting.length - 1);
-      const out = await session.forward({ batch: 1, seq: ids.length, inputIds: ids, positionIds: ids.map((_, i) => P + i), attentionMask, past, logitsFrom: from });
-      const row = (i: number) => Array.from(out.logits.subarray((i - from) * out.vocab, (i - from + 1) * out.vocab));
-      if (waiting.length > 0) {
-        past = appendKv(past, truncateKv(out.present, waiting.length), ctx.shape);
-        last = row(waiting.length - 1);
-      }
-      const logitsOf = (p: number) => (p === 0 ? last : row(waiting.length + p - 1));
-      waiting = [];
-      const cands: { p: number; id: number; prob: number }[] = [];
-      for (let p = 0; p < size; p++) if (x[p] === mask) cands.push({ p, ...best(logitsOf(p), lo + p) });
-      const firstMasked = x.indexOf(mask);
-      const open = cands.filter((c) => c.id !== pad || c.p === firstMasked);
-      let k = Math.min(open.length, Math.ceil(cands.length / Math.max(1, stepsPerBlock - s)));
-      if (threshold > 0) k = Math.max(k, 1, open.filter((c) => c.prob > threshold).length);
-      const order = open.map((_, i) => i).sort((a, b) => open[b].prob - open[a].prob || a - b);
-      for (const i of order.slice(0, k)) x[open[i].p] = open[i].id;
-    }
-    if (end() >= 0) return [...decided, ...x.slice(0, end())];
-    decided.push(...x);
-    waiting = x;
-  }
-  return decided;
-}
+/** test/fixtures/sampler-reference.json: training/sample.py's infill() on the same graph (training/make_sampler_fixture.py). */
+interface ReferenceCase { canvas: number; steps: number; blockLength: number; threshold: number; singleLine: boolean; minTokens: number; tokens: number[]; passes: number }
 
-test('greedy output equals a direct reimplementation that recomputes everything each step', async () => {
-  for (const [canvas, steps, blockLength, threshold] of [[16, 16, 8, 0], [24, 6, 8, 0], [12, 12, 4, 0.02], [20, 24, 8, 0], [10, 10, 3, 0]]) {
-    const r = await run({ steps, blockLength, threshold }, canvas);
-    assert.deepEqual(text(r.canvas), await directGreedy(canvas, steps, blockLength, threshold), `canvas ${canvas} steps ${steps} block ${blockLength} threshold ${threshold}`);
+test('greedy output equals the Python reference sampler\'s, token for token, in as many passes', async () => {
+  const fx: { onnx_sha256: string; cases: ReferenceCase[] } = JSON.parse(fs.readFileSync(referencePath, 'utf8'));
+  assert.equal(fx.onnx_sha256, files.manifest.onnx_sha256, 'the fixture was made on this graph (run training/make_sampler_fixture.py again)');
+  const lines = { newlineTokens: tok.newlineTokens(files.manifest.vocab_size), lineBreakTokens: tok.lineBreakTokens(files.manifest.vocab_size) };
+  for (const c of fx.cases) {
+    const { canvas, steps, blockLength, threshold, singleLine, minTokens } = c;
+    const r = await run({ steps, blockLength, threshold, singleLine, minTokens }, canvas, singleLine ? lines : {});
+    const at = `canvas ${canvas} steps ${steps} block ${blockLength} threshold ${threshold} singleLine ${singleLine} minTokens ${minTokens}`;
+    assert.deepEqual(text(r.canvas), c.tokens, at);
+    assert.equal(r.forwards, c.passes, `${at}: passes`);
   }
-  // Single-line: a token holding a line break ends the completion (kept, the text is cut inside it).
-  const newlines = tok.newlineTokens(files.manifest.vocab_size);
-  const single = await run({ singleLine: true }, 24, { newlineTokens: newlines, lineBreakTokens: tok.lineBreakTokens(files.manifest.vocab_size) });
-  const direct = await directGreedy(24, 16, 8, 0, true, newlines);
-  assert.deepEqual(text(single.canvas).slice(0, direct.length), direct);
 });
 
 test('greedy decoding is deterministic and fills the canvas up to its end with padding', async () => {
