@@ -35,7 +35,7 @@ const SETS: Record<string, { file: string; plan: (hidden: string) => number }> =
 };
 
 /** One token per pass (steps = block length), the most confident first. */
-export const greedy = (): SamplerOptions => ({ steps: 8, blockLength: 8, temperature: 0, threshold: 0.9 });
+export const greedy = (): SamplerOptions => ({ steps: 8, blockLength: 8, temperature: 0 });
 
 interface Task { task_id: string; entry_point: string; prompt: string; suffix: string; canonical_solution: string; test: string }
 

@@ -24,11 +24,8 @@ const VARIANTS: { label: string; settings: Record<string, unknown>; threads?: nu
   { label: 'intra-op threads 2', settings: {}, threads: 2 },
   { label: 'candidates 2 (two first tokens, one batch)', settings: { candidates: 2 } },
   { label: 'single-line canvas 16 (maxTokens.singleLine 16)', settings: { maxTokensSingleLine: 16 } },
-  { label: 'confidence threshold 0.7', settings: { confidenceThreshold: 0.7 } },
-  { label: 'confidence threshold 0.5', settings: { confidenceThreshold: 0.5 } },
   { label: 'steps 4 (two tokens a pass)', settings: { steps: 4 } },
-  { label: 'canvas 16, threshold 0.7', settings: { maxTokensSingleLine: 16, confidenceThreshold: 0.7 } },
-  { label: 'canvas 16, steps 4, threshold 0.7', settings: { maxTokensSingleLine: 16, steps: 4, confidenceThreshold: 0.7 } },
+  { label: 'canvas 16, steps 4', settings: { maxTokensSingleLine: 16, steps: 4 } },
 ];
 
 /** Every n-th item (bench/peer.ts and the peer take the same). */

@@ -169,7 +169,7 @@ async function main(): Promise<void> {
   const sourceNames = files.map((f) => path.basename(f)).join(', ');
   const md = `## Ghost text through the language server, side by side with llama.cpp\n\n`
     + `model ${path.basename(modelPath)}; ${holes.length} single-line held-out holes (${sourceNames}); ${machine()}; ${new Date().toISOString().slice(0, 10)}. `
-    + `Ours: through the real server (default settings unless named: debounce ${t.debounceMs} ms, steps ${s.steps}, threshold ${s.confidenceThreshold}, `
+    + `Ours: through the real server (default settings unless named: debounce ${t.debounceMs} ms, steps ${s.steps}, `
     + `candidates ${s.candidates}, prefix/suffix ${s.maxPrefixTokens}/${s.maxSuffixTokens} tokens); typing = ${typed} characters per hole ~${interval} ms apart, `
     + `each an automatic request cancelling the one before; the first request after opening is automatic too; latencies of answered requests, the debounce subtracted. `
     + 'Quality: the engine directly with the same requests (single-line). '

@@ -10,12 +10,10 @@ src = sys.argv[1] if len(sys.argv) > 1 else "bench/results/bench-sweep.json"
 dst = sys.argv[2] if len(sys.argv) > 2 else "bench/results/steps-vs-latency.png"
 data = json.load(open(src))
 fig, ax = plt.subplots(figsize=(7, 4))
-for threshold in sorted({p["threshold"] for p in data["points"]}):
-    label = "no threshold (the even schedule)" if threshold == 0 else f"threshold {threshold}"
-    pts = sorted((p for p in data["points"] if p["threshold"] == threshold), key=lambda p: p["p50"])
-    ax.plot([p["p50"] for p in pts], [p["similarity"] for p in pts], marker="o", label=label)
-    for p in pts:
-        ax.annotate(f'{p["steps"]} steps', (p["p50"], p["similarity"]), textcoords="offset points", xytext=(4, 4), fontsize=8)
+pts = sorted(data["points"], key=lambda p: p["p50"])
+ax.plot([p["p50"] for p in pts], [p["similarity"] for p in pts], marker="o", label="steps per block")
+for p in pts:
+    ax.annotate(f'{p["steps"]} steps', (p["p50"], p["similarity"]), textcoords="offset points", xytext=(4, 4), fontsize=8)
 for p in data["points"]:
     if p["shipped"]:
         ax.scatter([p["p50"]], [p["similarity"]], s=160, facecolors="none", edgecolors="red", label="shipped default")

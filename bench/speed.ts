@@ -1,6 +1,5 @@
-// Sampler speed, side by side on the same holes and the same model: LLaDA's schedule alone (no
-// threshold) and with threshold parallel decoding, each with a cold context (computed afresh) and
-// with a warm one (the context cache holds the hole's text as it was three characters earlier:
+// Sampler speed, side by side on the same holes and the same model: LLaDA's schedule with a cold
+// context (computed afresh) and with a warm one (the context cache holds the hole's text as it was three characters earlier:
 // the request after a few keystrokes). Per request it reports the context tokens computed and
 // reused, the block passes, and the time in the model versus elsewhere. Quality (exact match) is
 // printed next to speed so that speed is never bought with silent quality loss.
@@ -15,10 +14,8 @@ import { machine, percentile, progress, table, writeResults } from './report';
 const repoRoot = path.resolve(__dirname, '../..');
 
 export const VARIANTS: Record<string, { sampler: Partial<SamplerOptions>; warm: boolean }> = {
-  'schedule, cold context': { sampler: { threshold: 0 }, warm: false },
-  'threshold, cold context': { sampler: { threshold: 0.9 }, warm: false },
-  'schedule, warm context': { sampler: { threshold: 0 }, warm: true },
-  'threshold, warm context': { sampler: { threshold: 0.9 }, warm: true },
+  'cold context': { sampler: {}, warm: false },
+  'warm context': { sampler: {}, warm: true },
 };
 
 interface Row {
@@ -67,7 +64,7 @@ async function main(): Promise<void> {
   }
   await engine.dispose();
   const md = `## Sampler speed\n\nmodel ${info.name} (${info.parameters.toLocaleString()} parameters) on ${info.provider}, ${machine()}; `
-    + `${n} held-out holes per kind from this repository's own sources; greedy, block 8, steps = canvas; threshold 0.9; `
+    + `${n} held-out holes per kind from this repository's own sources; greedy, block 8, steps = canvas; `
     + 'warm = the context cache holds the text from three characters earlier.\n\n'
     + table(['holes', 'sampler', 'p50 ms', 'p95 ms', 'context tokens computed / reused (mean)', 'block passes/token', 'in the model', 'tokens/s', 'exact match', 'peak RSS MiB'],
       rows.map((r) => [r.kind, r.variant, r.p50.toFixed(0), r.p95.toFixed(0), `${r.contextComputed.toFixed(1)} / ${r.contextReused.toFixed(1)}`,

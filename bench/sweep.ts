@@ -1,5 +1,5 @@
 // The quality-versus-latency curve: single-line held-out holes (the server's canvas and candidates) filled with a range of
-// step counts and confidence thresholds, then drawn by plot_sweep.py. The context is warm, as while
+// step counts, then drawn by plot_sweep.py. The context is warm, as while
 // typing (the document's cache holds the text one character earlier, untimed), so the curve shows
 // what steps cost per keystroke rather than the cold context pass that every point would share.
 //   node out/bench/sweep.js [--model DIR] [--n 40] [--holes bench/holes-heldout.jsonl] && /usr/bin/python3 bench/plot_sweep.py
@@ -16,7 +16,6 @@ import { machine, percentile, progress, table, writeResults } from './report';
 
 const repoRoot = path.resolve(__dirname, '../..');
 const STEPS = [1, 2, 4, 8]; // per block of 8: 8, 4, 2 and 1 tokens a pass
-const THRESHOLDS = [0, 0.5, 0.9];
 
 async function main(): Promise<void> {
   const { values: a } = parseArgs({ options: { model: { type: 'string' }, n: { type: 'string' }, out: { type: 'string' }, holes: { type: 'string' } } });
@@ -32,31 +31,29 @@ async function main(): Promise<void> {
   const { canvasLength, candidates } = planCursorSpan('x', '', server);
   const budgets = { maxPrefixTokens: server.maxPrefixTokens, maxSuffixTokens: server.maxSuffixTokens };
   const points = [];
-  for (const threshold of THRESHOLDS) {
-    for (const steps of STEPS) {
-      const tick = progress(`steps ${steps} threshold ${threshold}`, holes.length);
-      const ms: number[] = [];
-      let exact = 0;
-      let sim = 0;
-      for (const [i, h] of holes.entries()) {
-        const sampler = { steps, blockLength: ENGINE_SETTINGS.blockLength.default, temperature: 0, threshold, singleLine: true };
-        // Warm: the same document one character earlier, untimed.
-        await engine.infill({ prefix: h.prefix.slice(0, -1), suffix: h.suffix, canvasLength: 1, sampler: { ...sampler, steps: 1 }, document: `hole-${i}`, ...budgets });
-        const r = await engine.infill({ prefix: h.prefix, suffix: h.suffix, canvasLength, candidates, sampler, document: `hole-${i}`, ...budgets });
-        const got = (r.candidates[0]?.text ?? '').split('\n')[0].trimEnd();
-        ms.push(r.timings.totalMs);
-        exact += got === h.middle.trimEnd() ? 1 : 0;
-        sim += editSimilarity(got, h.middle.trimEnd());
-        tick(i + 1);
-      }
-      points.push({ steps, threshold, p50: percentile(ms, 50), p95: percentile(ms, 95), exact: exact / holes.length, similarity: sim / holes.length,
-        shipped: steps === ENGINE_SETTINGS.steps.default && threshold === ENGINE_SETTINGS.confidenceThreshold.default });
+  for (const steps of STEPS) {
+    const tick = progress(`steps ${steps}`, holes.length);
+    const ms: number[] = [];
+    let exact = 0;
+    let sim = 0;
+    for (const [i, h] of holes.entries()) {
+      const sampler = { steps, blockLength: ENGINE_SETTINGS.blockLength.default, temperature: 0, singleLine: true };
+      // Warm: the same document one character earlier, untimed.
+      await engine.infill({ prefix: h.prefix.slice(0, -1), suffix: h.suffix, canvasLength: 1, sampler: { ...sampler, steps: 1 }, document: `hole-${i}`, ...budgets });
+      const r = await engine.infill({ prefix: h.prefix, suffix: h.suffix, canvasLength, candidates, sampler, document: `hole-${i}`, ...budgets });
+      const got = (r.candidates[0]?.text ?? '').split('\n')[0].trimEnd();
+      ms.push(r.timings.totalMs);
+      exact += got === h.middle.trimEnd() ? 1 : 0;
+      sim += editSimilarity(got, h.middle.trimEnd());
+      tick(i + 1);
     }
+    points.push({ steps, p50: percentile(ms, 50), p95: percentile(ms, 95), exact: exact / holes.length, similarity: sim / holes.length,
+      shipped: steps === ENGINE_SETTINGS.steps.default });
   }
   await engine.dispose();
   const md = `## Steps versus latency (single-line, canvas ${canvasLength}, ${candidates} candidate${candidates === 1 ? '' : 's'}, warm context)\n\nmodel ${info.name}, ${holes.length} held-out holes, ${machine()}, ${new Date().toISOString().slice(0, 10)}\n\n`
-    + table(['steps', 'threshold', 'p50 ms', 'p95 ms', 'exact match', 'edit similarity', 'shipped default'],
-      points.map((p) => [p.steps, p.threshold, p.p50.toFixed(0), p.p95.toFixed(0), (100 * p.exact).toFixed(1) + '%', p.similarity.toFixed(3), p.shipped ? 'yes' : '']));
+    + table(['steps', 'p50 ms', 'p95 ms', 'exact match', 'edit similarity', 'shipped default'],
+      points.map((p) => [p.steps, p.p50.toFixed(0), p.p95.toFixed(0), (100 * p.exact).toFixed(1) + '%', p.similarity.toFixed(3), p.shipped ? 'yes' : '']));
   writeResults(a.out ?? path.join(repoRoot, 'bench/results'), 'bench-sweep', { model: info.name, machine: machine(), points }, md);
 }
 

@@ -225,12 +225,12 @@ test('Config sends the defaults, and maps nested keys onto the server fields', (
   fake.values.set('maxTokens.singleLine', { global: 40 });
   fake.values.set('steps', { global: 8, workspace: 12 });
   fake.values.set('device', { global: 'cpu' });
-  fake.values.set('confidenceThreshold', { global: 'high' });
+  fake.values.set('temperature', { global: 'high' });
   const s = new Config(bundled).serverSettings();
   assert.equal(s.maxTokensSingleLine, 40);
   assert.equal(s.steps, 12);
   assert.equal(s.device, 'cpu');
-  assert.equal(s.confidenceThreshold, SETTINGS.confidenceThreshold.default, 'a value of the wrong type falls back');
+  assert.equal(s.temperature, SETTINGS.temperature.default, 'a value of the wrong type falls back');
   fake.values.clear();
 });
 

@@ -49,9 +49,9 @@ def passes(program, prefix_cmd, timeout=10):
 class Completer:
     """One way of filling a hole: the infill sampler, or the base continuing the prefix."""
 
-    def __init__(self, model, tok, mode, steps, block, threshold):
+    def __init__(self, model, tok, mode, steps, block):
         self.model, self.tok, self.mode = model, tok, mode
-        self.steps, self.block, self.threshold = steps, block, threshold
+        self.steps, self.block = steps, block
         self.specials = special_tokens()
         vocab = tok.get_vocab()
         # As the engine's tokenizer sets: a line break anywhere ends a single-line completion; one that
@@ -86,7 +86,7 @@ class Completer:
             suf = self.encode(suffix[: CHARS_PER_TOKEN_MAX * SUFFIX_TOKENS])[:SUFFIX_TOKENS]
             ids, n = infill(self.model, pre[-PREFIX_TOKENS:], suf, self.specials, self.line_breaks, self.newlines,
                             canvas=canvas, steps=self.steps or self.block, block_length=self.block,
-                            threshold=self.threshold, single_line=single_line)
+                            single_line=single_line)
             self.passes += n
         text = self.tok.decode(ids, skip_special_tokens=True)
         if single_line and "\n" in text:
@@ -141,17 +141,16 @@ def main():
     ap.add_argument("--holes-limit", type=int, default=0)
     ap.add_argument("--steps", type=int, default=0, help="passes per block (0 = the block length: one token per pass)")
     ap.add_argument("--block", type=int, default=8)
-    ap.add_argument("--threshold", type=float, default=0.0)
     ap.add_argument("--out")
     args = ap.parse_args()
 
     from tokenizers import Tokenizer
     tok = Tokenizer.from_file(os.path.join(args.base_dir, "tokenizer.json"))
     model = None if args.mode == "copy" else materialize(args.base_dir, None if args.base else args.adapter).eval()
-    complete = Completer(model, tok, args.mode, args.steps, args.block, args.threshold)
+    complete = Completer(model, tok, args.mode, args.steps, args.block)
     t0 = time.time()
     result = {"model": args.adapter or "base", "mode": args.mode, "steps": args.steps, "block": args.block,
-              "threshold": args.threshold, "holes": {}, "humaneval": {}}
+              "holes": {}, "humaneval": {}}
     for path in args.holes:
         result["holes"][os.path.basename(path)] = eval_holes(complete, path, args.holes_limit)
         print(path, json.dumps(result["holes"][os.path.basename(path)].get("all")), flush=True)

@@ -26,11 +26,11 @@ OUT = os.path.join(ROOT, "test", "fixtures", "sampler-reference.json")
 
 PREFIX = "def mean(values):\n    total = 0\n    for v in values:\n        total += v\n    return "
 SUFFIX = "\n\n\nprint(mean([1, 2, 3]))\n"
-# (canvas, steps per block, block length, threshold, single line, min tokens). This model ends its
+# (canvas, steps per block, block length, single line, min tokens). This model ends its
 # completions early, so most cases ban <|pad|> before minTokens to decode several blocks.
-SETTINGS = [(16, 16, 8, 0.0, False, 1), (24, 8, 8, 0.0, False, 1), (24, 6, 8, 0.0, False, 24), (12, 12, 4, 0.02, False, 12),
-            (20, 24, 8, 0.0, False, 20), (10, 10, 3, 0.0, False, 10), (24, 2, 8, 0.0, False, 24), (40, 8, 8, 0.0, False, 40),
-            (24, 8, 8, 0.9, False, 24), (32, 16, 8, 0.0, True, 32), (32, 4, 8, 0.0, True, 32), (20, 3, 5, 0.0, False, 14)]
+SETTINGS = [(16, 16, 8, False, 1), (24, 8, 8, False, 1), (24, 6, 8, False, 24), (12, 12, 4, False, 12), (20, 24, 8, False, 20),
+            (10, 10, 3, False, 10), (24, 2, 8, False, 24), (40, 8, 8, False, 40), (24, 1, 8, False, 24), (32, 16, 8, True, 32),
+            (32, 4, 8, True, 32), (20, 3, 5, False, 14)]
 
 
 class OnnxModel:
@@ -69,12 +69,12 @@ def main():
     prefix_ids = tok.encode(PREFIX, add_special_tokens=False).ids
     suffix_ids = tok.encode(SUFFIX, add_special_tokens=False).ids
     cases = []
-    for canvas, steps, block, threshold, single, min_tokens in SETTINGS:
+    for canvas, steps, block, single, min_tokens in SETTINGS:
         ids, passes = infill(model, prefix_ids, suffix_ids, specials, starts_line, newline, canvas=canvas, steps=steps,
-                             block_length=block, threshold=threshold, single_line=single, min_tokens=min_tokens)
-        cases.append({"canvas": canvas, "steps": steps, "blockLength": block, "threshold": threshold, "singleLine": single,
-                      "minTokens": min_tokens, "tokens": ids, "passes": passes})
-        print(canvas, steps, block, threshold, single, min_tokens, passes, repr(tok.decode(ids)))
+                             block_length=block, single_line=single, min_tokens=min_tokens)
+        cases.append({"canvas": canvas, "steps": steps, "blockLength": block, "singleLine": single, "minTokens": min_tokens,
+                      "tokens": ids, "passes": passes})
+        print(canvas, steps, block, single, min_tokens, passes, repr(tok.decode(ids)))
     with open(OUT, "w") as f:
         json.dump({"model": "models/tiny", "onnx_sha256": manifest["onnx_sha256"], "prefix_ids": prefix_ids,
                    "suffix_ids": suffix_ids, "cases": cases}, f, indent=1)

@@ -7,8 +7,8 @@ and causal across. model-host/src/sampler.ts implements the same steps:
     is committed before any block pass (nothing in the block can change that prediction);
   - the completion is written in blocks of `block_length` <|mask|> tokens, left to right; each step
     runs the block alone against the cached K/V, predicts every masked position (position j from the
-    logits at j-1) and commits the k most confident, k = ceil(masked / steps left in the block), or
-    everything above `threshold` when that is more; <|pad|> only at the first masked position;
+    logits at j-1) and commits the k most confident, k = ceil(masked / steps left in the block);
+    <|pad|> only at the first masked position;
   - the completion ends as soon as everything before a <|pad|> (or, single-line, a token holding a
     line break) is decided; a decided block joins the context causally, like typed text (here with
     a pass of its own; the TypeScript sampler folds it into the next block's first pass).
@@ -67,7 +67,7 @@ def stop_at(x, specials, line_break_ids, single_line):
 
 @torch.no_grad()
 def infill(model, prefix_ids, suffix_ids, specials, line_break_ids=frozenset(), newline_ids=frozenset(), canvas=24,
-           steps=8, block_length=8, threshold=0.0, single_line=False, min_tokens=1):
+           steps=8, block_length=8, single_line=False, min_tokens=1):
     """Greedy fill; returns (completion ids, passes run). Single-line mode bans `line_break_ids` (tokens
     that start a new line) at position 0 and ends the completion at a token of `newline_ids` (a line
     break anywhere), as the TypeScript sampler's lineBreakTokens and newlineTokens."""
@@ -104,8 +104,6 @@ def infill(model, prefix_ids, suffix_ids, specials, line_break_ids=frozenset(), 
             # position, so a confident guess that the middle is short cannot cut it before it is written.
             picks = [pk for pk in picks if pk[1] != pad_id or pk[2] == masked[0]]
             k_commit = math.ceil(len(masked) / max(1, steps_per_block - step))
-            if threshold > 0:
-                k_commit = max(k_commit, 1, sum(pr > threshold for pr, _, _ in picks))
             # Most confident first; a tie goes to the leftmost position.
             for _, tok, p in sorted(picks, key=lambda t: (-t[0], t[2]))[:k_commit]:
                 x[p] = tok

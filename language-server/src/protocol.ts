@@ -64,7 +64,6 @@ export const SETTINGS = {
       + 'The model writes it block by block and stops at the end it predicts, so this is a ceiling.',
   },
   temperature: ENGINE_SETTINGS.temperature,
-  confidenceThreshold: ENGINE_SETTINGS.confidenceThreshold,
   cache: ENGINE_SETTINGS.cache,
   candidates: {
     key: 'candidates',

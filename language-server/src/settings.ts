@@ -86,6 +86,5 @@ export function samplerOptions(s: ServerSettings): SamplerOptions {
     steps: s.steps,
     blockLength: s.blockLength,
     temperature: s.temperature,
-    threshold: s.confidenceThreshold > 0 ? s.confidenceThreshold : undefined,
   };
 }

@@ -49,8 +49,8 @@ function int(name: string, value: string | undefined, min: number): number | und
 
 /** The engine settings from their flags; a value out of range is refused, not clamped. */
 function engineSettings(v: Record<string, string | boolean | undefined>) {
-  const { device, steps, blockLength, temperature, confidenceThreshold, cache } = ENGINE_SETTINGS;
-  const number = (spec: typeof steps | typeof blockLength | typeof temperature | typeof confidenceThreshold): number => {
+  const { device, steps, blockLength, temperature, cache } = ENGINE_SETTINGS;
+  const number = (spec: typeof steps | typeof blockLength | typeof temperature): number => {
     const value = v[spec.flag];
     if (typeof value !== 'string') return spec.default;
     const n = Number(value);
@@ -67,7 +67,6 @@ function engineSettings(v: Record<string, string | boolean | undefined>) {
     steps: number(steps),
     blockLength: number(blockLength),
     temperature: number(temperature),
-    threshold: number(confidenceThreshold),
     // --no-cache: the flag negates the setting.
     cache: v[cache.flag] === true ? false : cache.default,
   };

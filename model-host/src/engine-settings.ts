@@ -35,8 +35,7 @@ export const ENGINE_SETTINGS = {
     maximum: 256,
     markdownDescription: 'Denoising steps per block. **Each step is one forward pass of the model, so latency grows with steps.** '
       + 'As many steps as the block length commits one token per pass: the best quality. Fewer steps commit several tokens per '
-      + 'pass: lower latency, more mistakes. More than the block length changes nothing. With a confidence threshold (below) a '
-      + 'block can finish in fewer passes. Takes effect on the next completion.',
+      + 'pass: lower latency, more mistakes. More than the block length changes nothing. Takes effect on the next completion.',
     flag: 'steps',
   },
   blockLength: {
@@ -59,18 +58,6 @@ export const ENGINE_SETTINGS = {
     markdownDescription: '`0` picks the most likely token at every position (the same context gives the same completion). Higher '
       + 'values sample, so suggestions vary.',
     flag: 'temperature',
-  },
-  confidenceThreshold: {
-    key: 'confidenceThreshold',
-    type: 'number',
-    default: 0.9,
-    minimum: 0,
-    maximum: 1,
-    markdownDescription: 'Parallel decoding: in each pass, commit **every** masked token whose probability is above this threshold '
-      + '(at least one per pass), instead of a fixed number per step. Lower values commit more tokens per pass: fewer passes and '
-      + 'lower latency, at some risk to quality. `0` turns it off: each block then takes exactly its share of '
-      + '`#diffusionInfill.steps#`.',
-    flag: 'threshold',
   },
   cache: {
     key: 'cache',

@@ -6,8 +6,8 @@
 // The completion is written block by block, left to right. A block starts as blockLength
 // <|mask|> tokens after the context; each step is one pass over the block alone against the
 // cached K/V (every block position reads the context and the whole block), and commits the most
-// confident masked positions: an even share of the steps the block has left, or with a
-// threshold everything above it; <|pad|> only at the first masked position (the end is decided
+// confident masked positions: an even share of the steps the block has left; <|pad|> only at the
+// first masked position (the end is decided
 // from the left). When a block is decided it joins the context, causally, exactly like text the
 // user typed: its K/V are appended and the next block reads them. So a pass costs blockLength
 // tokens whatever the canvas length, and the K/V of decided text is never recomputed.
@@ -109,7 +109,6 @@ export async function sample(
 ): Promise<BatchResult> {
   const { mask, pad } = ctx.special;
   const { blockLength } = options;
-  const threshold = options.threshold ?? 0;
   if (context.past.batch !== 1) throw new Error(`the context must have one row, it has ${context.past.batch}`);
   if (!(canvasLength >= 1) || !(candidates >= 1)) throw new Error(`canvasLength and candidates must be at least 1 (got ${canvasLength}, ${candidates})`);
   // Steps are per block: a canvas is a ceiling the model may stop short of, so a share of a whole-canvas
@@ -192,10 +191,8 @@ export async function sample(
         const eligible = picks.map((pk, i) => pk.id !== pad || i === 0);
         const scores = picks.map((pk, i) => (eligible[i] ? pk.prob : -Infinity));
         // Even schedule: spread what is still masked over the steps this block has left.
-        let k = Math.ceil(masked.length / Math.max(1, stepsPerBlock - step));
-        if (threshold > 0) k = Math.max(k, 1, picks.filter((pk, i) => eligible[i] && pk.prob > threshold).length);
-        const chosen = new Set(topK(scores, Math.min(k, eligible.filter(Boolean).length)));
-        if (threshold > 0) picks.forEach((pk, i) => eligible[i] && pk.prob > threshold && chosen.add(i));
+        const k = Math.ceil(masked.length / Math.max(1, stepsPerBlock - step));
+        const chosen = topK(scores, Math.min(k, eligible.filter(Boolean).length));
         for (const i of chosen) commit(r, masked[i], picks[i].id, picks[i].logProb);
         r.end = endOf(r, lo, options.singleLine ?? false, ctx);
       });

@@ -10,9 +10,6 @@ export interface SamplerOptions {
   blockLength: number;
   /** 0 = greedy (argmax); above 0 samples from softmax(logits / temperature). */
   temperature: number;
-  /** Confidence-threshold parallel decoding: commit every masked position whose confidence exceeds it
-   *  (at least one per step). 0 or undefined = off, i.e. exactly steps-per-block commits per block. */
-  threshold?: number;
   /** The first this-many canvas tokens may not be <|pad|> (default 1): an empty completion is useless. */
   minTokens?: number;
   /** The completion continues the cursor's line: its first token may not begin a new line, and a

@@ -16,8 +16,8 @@ test('models/tiny is present', () => {
 
 /** Settings that make one request take a while, so there is time to cancel it: sampled (greedy, the tiny model
  *  ends at once with <|pad|>), five rows, one token per pass, up to 256 tokens. */
-const slowSettings = { steps: 256, maxTokensMultiLine: 256, blockLength: 8, confidenceThreshold: 0, candidates: 5, temperature: 1.5, cache: false };
-const normalSettings = { steps: 24, maxTokensMultiLine: 64, blockLength: 8, confidenceThreshold: 0.9, candidates: 2, temperature: 0, cache: true };
+const slowSettings = { steps: 256, maxTokensMultiLine: 256, blockLength: 8, candidates: 5, temperature: 1.5, cache: false };
+const normalSettings = { steps: 24, maxTokensMultiLine: 64, blockLength: 8, candidates: 2, temperature: 0, cache: true };
 
 const pythonText = [
   'import os',

@@ -34,7 +34,7 @@ test('the CLI fills a hole at a cursor, a selection, or between two files, and p
     assert.ok(out.forwards >= 2 && out.timings.totalMs > 0);
     assert.equal(out.prefixTokens > 0 && out.suffixTokens > 0, true);
 
-    const sel = JSON.parse(run([...common, '--file', file, '--line', '1', '--col', '11', '--end-line', '1', '--end-col', '16', '--no-cache', '--threshold', '0']).stdout);
+    const sel = JSON.parse(run([...common, '--file', file, '--line', '1', '--col', '11', '--end-line', '1', '--end-col', '16', '--no-cache']).stdout);
     assert.ok(sel.suffixTokens < out.suffixTokens, 'the selection is not part of the suffix');
 
     fs.writeFileSync(path.join(dir, 'p.txt'), 'x = [1, 2, 3]\ny = ');

@@ -8,7 +8,7 @@ import { CancelledError } from '../../model-host/src/errors';
 import type { InfillRequest, SamplerOptions } from '../../model-host/src/types';
 import { modelsDir } from '../helpers/paths';
 
-const greedy: SamplerOptions = { steps: 16, blockLength: 8, temperature: 0, threshold: 0.9 };
+const greedy: SamplerOptions = { steps: 16, blockLength: 8, temperature: 0 };
 const request = (sampler: Partial<SamplerOptions> = {}, canvasLength = 16, candidates?: number): InfillRequest => ({
   prefix: 'import os\n\n\ndef list_files(root):\n    result = []\n    for name in os.listdir(root):\n        ',
   suffix: '\n    return result\n',
@@ -144,11 +144,11 @@ test('single-line completions end at a line break', async () => {
 
 test('a time budget answers with the decided start of the completion, marked truncated', async () => {
   // Greedy decoding is deterministic, so the start decided in time is the start of the whole answer.
-  const whole = await engine.infill(request({ threshold: 0 }, 16, 2));
+  const whole = await engine.infill(request({}, 16, 2));
   assert.ok(whole.candidates.every((c) => !c.truncated));
   assert.ok(whole.candidates[0].tokens > 1, 'the tiny model writes more than one token here');
   // Budget 0: out of time before the first pass, so only the first token (decided from the context) is left.
-  const cut = await engine.infill({ ...request({ threshold: 0 }, 16, 2), timeBudgetMs: 0 });
+  const cut = await engine.infill({ ...request({}, 16, 2), timeBudgetMs: 0 });
   assert.equal(cut.canvasPasses, 0);
   for (const [i, c] of cut.candidates.entries()) {
     assert.ok(c.truncated);
@@ -157,7 +157,7 @@ test('a time budget answers with the decided start of the completion, marked tru
     assert.ok(full, `candidate ${i} ${JSON.stringify(c.text)} starts a whole candidate`);
   }
   // A budget larger than the work changes nothing.
-  const roomy = await engine.infill({ ...request({ threshold: 0 }, 16, 2), timeBudgetMs: 60_000 });
+  const roomy = await engine.infill({ ...request({}, 16, 2), timeBudgetMs: 60_000 });
   assert.deepEqual(roomy.candidates.map((c) => [c.text, c.truncated]), whole.candidates.map((c) => [c.text, false]));
 });
 
@@ -170,7 +170,7 @@ test('a canvas longer than the model\'s positions, or a canvas or candidate coun
 
 test('cancellation rejects with CancelledError and the engine keeps serving', async () => {
   const ac = new AbortController();
-  const running = engine.infill(request({ steps: 64, threshold: 0 }, 64), ac.signal);
+  const running = engine.infill(request({ steps: 64 }, 64), ac.signal);
   setImmediate(() => ac.abort());
   await assert.rejects(running, CancelledError);
   const r = await engine.infill(request({}, 8));

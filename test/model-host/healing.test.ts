@@ -18,7 +18,7 @@ after(() => engine.dispose());
 const body = 'def total(values):\n    s = 0\n    for v in values:\n        s += v\n    ';
 const ask = (typed: string, document?: string): InfillRequest => ({
   prefix: body + typed, suffix: '\n\n\nprint(total([1, 2, 3]))\n', canvasLength: 24, document,
-  sampler: { steps: 24, blockLength: 8, temperature: 0, threshold: 0.9, singleLine: true },
+  sampler: { steps: 24, blockLength: 8, temperature: 0, singleLine: true },
 });
 
 test('tokensStartingWith: every token whose text starts with the word, and nothing else', () => {

@@ -1,6 +1,6 @@
 // The block sampler on the real tiny model (format 2): greedy output against the Python reference
 // sampler's on the same graph (test/fixtures/sampler-reference.json), the folded block append
-// against two separate passes, step and pass counts, the threshold, early ends, the bans,
+// against two separate passes, step and pass counts, early ends, the bans,
 // single-line ends, candidates, cancellation.
 import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -52,16 +52,16 @@ function text(canvas: number[]): number[] {
 }
 
 /** test/fixtures/sampler-reference.json: training/sample.py's infill() on the same graph (training/make_sampler_fixture.py). */
-interface ReferenceCase { canvas: number; steps: number; blockLength: number; threshold: number; singleLine: boolean; minTokens: number; tokens: number[]; passes: number }
+interface ReferenceCase { canvas: number; steps: number; blockLength: number; singleLine: boolean; minTokens: number; tokens: number[]; passes: number }
 
 test('greedy output equals the Python reference sampler\'s, token for token, in as many passes', async () => {
   const fx: { onnx_sha256: string; cases: ReferenceCase[] } = JSON.parse(fs.readFileSync(referencePath, 'utf8'));
   assert.equal(fx.onnx_sha256, files.manifest.onnx_sha256, 'the fixture was made on this graph (run training/make_sampler_fixture.py again)');
   const lines = { newlineTokens: tok.newlineTokens(files.manifest.vocab_size), lineBreakTokens: tok.lineBreakTokens(files.manifest.vocab_size) };
   for (const c of fx.cases) {
-    const { canvas, steps, blockLength, threshold, singleLine, minTokens } = c;
-    const r = await run({ steps, blockLength, threshold, singleLine, minTokens }, canvas, singleLine ? lines : {});
-    const at = `canvas ${canvas} steps ${steps} block ${blockLength} threshold ${threshold} singleLine ${singleLine} minTokens ${minTokens}`;
+    const { canvas, steps, blockLength, singleLine, minTokens } = c;
+    const r = await run({ steps, blockLength, singleLine, minTokens }, canvas, singleLine ? lines : {});
+    const at = `canvas ${canvas} steps ${steps} block ${blockLength} singleLine ${singleLine} minTokens ${minTokens}`;
     assert.deepEqual(text(r.canvas), c.tokens, at);
     assert.equal(r.forwards, c.passes, `${at}: passes`);
   }
@@ -106,7 +106,7 @@ test('appending a decided block inside the next block\'s pass equals appending i
   assert.ok(diff < 0.03 * scale, `folded vs separate: max |diff| ${diff} (logits up to ${scale})`);
 });
 
-test('without a threshold a block takes its steps, one block-sized pass each', async () => {
+test('a block takes its steps, one block-sized pass each', async () => {
   const sizes: number[] = [];
   const counting = { forward: (input: Parameters<typeof session.forward>[0]) => {
     sizes.push(input.seq);
@@ -139,20 +139,12 @@ test('the completion ends at the first <|pad|>, as soon as everything before it 
   }
 });
 
-test('threshold decoding commits more per step: never more passes, fewer when everything clears it', async () => {
+test('a block written out in full takes one pass per token', async () => {
   // No <|pad|> anywhere (minTokens = canvas): the canvas is written out in full, one token per step.
-  const full = { steps: 24, minTokens: 24 };
-  const ref = await run(full, 24);
+  const r = await run({ steps: 24, minTokens: 24 }, 24);
   // The first token is free, then one pass per token, except a step whose only masked position
   // is a block's first (the logits before the block predict it).
-  assert.ok(ref.forwards >= 21 && ref.forwards <= 23, `${ref.forwards} passes for 24 tokens`);
-  for (const threshold of [0.9, 0.5, 0.01]) {
-    const thr = await run({ ...full, threshold }, 24);
-    assert.ok(thr.forwards <= ref.forwards, `threshold ${threshold}: ${thr.forwards} > ${ref.forwards}`);
-  }
-  // Everything clears a tiny threshold: one pass per block.
-  const eager = await run({ ...full, threshold: 1e-9 }, 24);
-  assert.equal(eager.forwards, 3);
+  assert.ok(r.forwards >= 21 && r.forwards <= 23, `${r.forwards} passes for 24 tokens`);
 });
 
 test('bans: sentinels never, <|pad|> not before minTokens, no line break first in single-line mode', async () => {
@@ -199,7 +191,7 @@ test('an aborted signal rejects with CancelledError, before or between steps', a
 });
 
 test('candidates open with the most likely first tokens, in order, and share their passes', async () => {
-  for (const options of [{ steps: 16 }, { steps: 24, threshold: 0.02 }]) {
+  for (const options of [{ steps: 16 }, { steps: 3 }]) {
     const batch = await run(options, 24, {}, 3);
     const alone = await run(options, 24);
     assert.equal(batch.rows.length, 3);

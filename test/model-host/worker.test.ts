@@ -32,7 +32,7 @@ test('infill runs in the worker while the caller\'s event loop stays free', asyn
     clearInterval(timer);
     assert.equal(r.candidates.length, 1);
     assert.equal(r.candidates[0].tokens, 64, 'minTokens 64 forbids padding');
-    // Without a threshold each step commits one token; the first comes from the context's logits.
+    // Each step commits one token; the first comes from the context's logits.
     assert.equal(r.candidates[0].steps, 63);
     // A step whose only masked position is a block's first needs no pass (the pass that appended
     // the block before gave its logits): at most one such step in each of the 7 later blocks.

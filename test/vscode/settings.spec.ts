@@ -31,14 +31,13 @@ describe('settings apply without a reload', () => {
   it('steps: more denoising steps, more model passes, a slower completion', async () => {
     const a = await api();
     await waitForStatus(a, 'ready', isReady);
-    // Make the pass count follow `steps`: one candidate on a canvas of one block (8 tokens), no
-    // early commits above a confidence threshold, and sampled tokens (greedy, the model often ends
+    // Make the pass count follow `steps`: one candidate on a canvas of one block (8 tokens), and sampled tokens (greedy, the model often ends
     // a line after a token or two, and then steps hardly matter). Then steps 1 commits the block in
     // about one pass, steps 8 one token per pass. The context is reused (computed once, below), so
     // the passes are most of each request and its noisy context pass is not.
     // Every settings change also empties the server's result cache, so each request runs the model.
     restore = await setUserSettings({
-      candidates: 1, blockLength: 8, 'maxTokens.singleLine': 8, 'maxTokens.multiLine': 8, confidenceThreshold: 0, cache: true, temperature: 1.5,
+      candidates: 1, blockLength: 8, 'maxTokens.singleLine': 8, 'maxTokens.multiLine': 8, cache: true, temperature: 1.5,
     });
     await measuredLatency(a);
     const few: number[] = [];
