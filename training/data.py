@@ -24,11 +24,19 @@ masked. A and B mask complementary sets, so each middle token carries a loss in 
 clean stream's own next-token loss is the base's objective on the middle. `<|pad|>` ends the middle
 (at least one), which is how the model learns the span's length.
 
+With `extra_tokens`, a share of examples (`CROSS_FILE_SHARE`) first reads chunks of other files of the same
+folder, chosen by the identifiers they share with the code around the hole, in the text the language server
+writes (language-server/src/context-sources/select.ts): a comment line `// Path: dir/file.js` (`#` for Python)
+and the chunk's lines, the most similar chunk last, cut to the budget from its start, all before <|suffix|>.
+So the model learns to use a name it was shown from another file, as the editor shows them.
+
 Several segments share one row of `row_tokens` (positions restart, attention stays inside a segment),
 so short single-line holes cost what they need; the row's last example gives up some prefix to fill it.
 """
 import json
+import os
 import random
+import re
 
 import torch
 
@@ -37,6 +45,10 @@ from base import SENTINELS
 MASK, PAD, SUFFIX, PREFIX = (SENTINELS[k][0] for k in ("mask", "pad", "suffix", "prefix"))
 KINDS = {"line": 2, "line-cursor": 1.5, "opener": 2.5, "body": 1.5, "lines": 1.5, "span": 2, "continuation": 0.5}
 OPENERS = (":", "{", "(", "[", "=>", "->")
+CROSS_FILE_SHARE = 0.3
+CHUNK_LINES, CHUNK_STEP = 16, 8   # as the server's chunks (context-sources/chunks.ts)
+MIN_SIMILARITY = 0.04
+IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]+")
 MIN_PREFIX = 48  # the last example of a packed row may have a shorter prefix than the others, not shorter than this
 
 
@@ -48,6 +60,52 @@ def read_texts(path, limit=0):
             if limit and len(texts) >= limit:
                 break
     return texts
+
+
+def read_files(path, limit=0):
+    """(path, language, text) of each corpus file."""
+    files = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            r = json.loads(line)
+            files.append((r.get("path", ""), r.get("lang", ""), r["text"]))
+            if limit and len(files) >= limit:
+                break
+    return files
+
+
+def identifiers(text):
+    return set(IDENTIFIER.findall(text))
+
+
+def similarity(a, b):
+    return len(a & b) / max(1, len(a | b))
+
+
+def shown_path(path):
+    """A corpus path as the editor names a workspace file: without the corpus's source tag and npm package folder."""
+    source, _, rest = path.partition(":")
+    return rest.split("/", 1)[-1] if source == "npm" else rest
+
+
+def cross_file_text(query, siblings, lang, max_chars, rnd):
+    """Chunks of sibling files most similar to `query` (identifier sets), in the server's format."""
+    chunks = []
+    for path, text in rnd.sample(siblings, min(3, len(siblings))):
+        lines = text.split("\n")
+        for at in range(0, max(1, len(lines) - CHUNK_STEP), CHUNK_STEP):
+            chunk = "\n".join(lines[at : at + CHUNK_LINES]).rstrip("\n") + "\n"
+            score = similarity(query, identifiers(chunk))
+            if score >= MIN_SIMILARITY:
+                chunks.append((score, path, chunk))
+    comment = "#" if lang == "python" else "//"
+    chosen, chars = [], 0
+    for score, path, chunk in sorted(chunks, key=lambda c: -c[0])[:2]:
+        piece = f"{comment} Path: {path}\n{chunk}"
+        if chars + len(piece) <= max_chars:
+            chosen.append(piece)
+            chars += len(piece)
+    return "".join(reversed(chosen))  # the most similar last, nearest the code
 
 
 def indent_of(line):
@@ -108,8 +166,15 @@ def round_up(n, k):
 
 class InfillExamples:
     def __init__(self, texts, tokenizer, prefix_tokens=192, suffix_tokens=64, canvas_tokens=96, seed=0,
-                 block_length=8, row_tokens=512, kinds=None):
-        self.texts, self.tok = texts, tokenizer
+                 block_length=8, row_tokens=512, kinds=None, files=None, extra_tokens=0):
+        """texts: the corpus's texts; or files: (path, language, text) records, which also give the
+        folders that cross-file context (extra_tokens > 0) is drawn from."""
+        self.files = files or [("", "", t) for t in texts]
+        self.texts, self.tok = [f[2] for f in self.files], tokenizer
+        self.extra_tokens = extra_tokens
+        self.folders = {}
+        for i, (path, _, _) in enumerate(self.files):
+            self.folders.setdefault(os.path.dirname(path), []).append(i)
         self.prefix_tokens, self.suffix_tokens, self.canvas_tokens = prefix_tokens, suffix_tokens, canvas_tokens
         self.block_length, self.row_tokens = block_length, row_tokens
         self.kinds = kinds
@@ -131,7 +196,8 @@ class InfillExamples:
         gives way, down to MIN_PREFIX tokens), or None when the hole drawn does not fit."""
         while True:
             kind = self.rnd.choice(self.kinds) if self.kinds else None
-            hole = cut_hole(self.rnd.choice(self.texts), self.rnd, kind)
+            i = self.rnd.randrange(len(self.files))
+            hole = cut_hole(self.texts[i], self.rnd, kind)
             if hole is None:
                 continue
             prefix, middle, suffix, kind = hole
@@ -142,11 +208,25 @@ class InfillExamples:
                 continue
             # Encode only a window around the hole: whole files would cost more than the model.
             suf = self.encode(suffix[: self.suffix_tokens * 6])[: self.suffix_tokens]
-            keep = min(self.prefix_tokens, room - 3 * round_up(len(mid) + 1, self.block_length) - len(suf) - 2)
-            if keep < MIN_PREFIX:
+            room_ctx = room - 3 * round_up(len(mid) + 1, self.block_length) - len(suf) - 2
+            if room_ctx < MIN_PREFIX:
                 return None
+            # Cross-file context takes only what the prefix leaves of the row, as the server adds it on top.
+            extra = self.extra_ids(i, prefix, suffix, room_ctx - self.prefix_tokens)
+            keep = min(self.prefix_tokens, room_ctx - len(extra))
             pre = self.encode(prefix[-self.prefix_tokens * 6:])[-keep:]
-            return [SUFFIX, *suf, PREFIX, *pre], mid, kind
+            return [*extra, SUFFIX, *suf, PREFIX, *pre], mid, kind
+
+    def extra_ids(self, i, prefix, suffix, room):
+        """Cross-file context for a hole in file i (often none), at most extra_tokens and room tokens."""
+        path, lang, _ = self.files[i]
+        budget = min(self.extra_tokens, room)
+        siblings = [j for j in self.folders.get(os.path.dirname(path), []) if j != i] if path else []
+        if budget < 16 or not siblings or self.rnd.random() >= CROSS_FILE_SHARE:
+            return []
+        query = identifiers(prefix[-1500:] + "\n" + suffix[:400])
+        text = cross_file_text(query, [(shown_path(self.files[j][0]), self.texts[j]) for j in siblings], lang, budget * 3, self.rnd)
+        return self.encode(text)[-budget:] if text else []
 
     def segment(self, ctx, mid):
         """ids, positions, targets and the attention pattern (a list of readable key ranges per query,

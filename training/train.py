@@ -29,7 +29,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from base import load_base
-from data import InfillExamples, read_texts
+from data import InfillExamples, read_files
 from lora import add_lora, load_adapter, save_adapter
 from model import TINY, MaskPredictor
 
@@ -44,6 +44,7 @@ class TrainConfig:
     prefix_tokens: int = 192
     suffix_tokens: int = 64
     canvas_tokens: int = 96    # the longest middle, in tokens (longer multi-line middles are cut at a line end)
+    extra_tokens: int = 0      # > 0: some examples first read chunks of other files of the folder (the server's cross-file context)
     block_length: int = 8
     lr: float = 3e-4
     min_lr_ratio: float = 0.1
@@ -200,10 +201,10 @@ def main():
         prior = {**prior, **json.load(open(os.path.join(cfg.out_dir, "training.json")))}
     autocast = autocast_for(cfg, device.split(":")[0])
     shape = dict(prefix_tokens=cfg.prefix_tokens, suffix_tokens=cfg.suffix_tokens, canvas_tokens=cfg.canvas_tokens,
-                 block_length=cfg.block_length, row_tokens=cfg.row_tokens)
-    train = InfillExamples(read_texts(os.path.join(cfg.corpus_dir, "train.jsonl"), cfg.train_files), tok,
+                 block_length=cfg.block_length, row_tokens=cfg.row_tokens, extra_tokens=cfg.extra_tokens)
+    train = InfillExamples(None, tok, files=read_files(os.path.join(cfg.corpus_dir, "train.jsonl"), cfg.train_files),
                            seed=cfg.seed + prior["steps"] * world + rank, **shape)
-    val_src = InfillExamples(read_texts(os.path.join(cfg.corpus_dir, "val.jsonl")), tok, seed=0, **shape)
+    val_src = InfillExamples(None, tok, files=read_files(os.path.join(cfg.corpus_dir, "val.jsonl")), seed=0, **shape)
     val = [tuple(t.to(device) for t in val_src.batch(cfg.batch_size)) for _ in range(cfg.eval_batches)] if lead else []
     log = None
     history = prior["history"]
