@@ -7,6 +7,7 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LocalEngine } from '../model-host/src/engine';
+import { ENGINE_SETTINGS } from '../model-host/src/engine-settings';
 import type { InfillRequest, SamplerOptions } from '../model-host/src/types';
 import { makeHoles, type Hole } from './holes';
 import { machine, percentile, progress, table, writeResults } from './report';
@@ -42,7 +43,8 @@ async function main(): Promise<void> {
       const ms: number[] = [];
       let tokens = 0, canvasPasses = 0, exact = 0, computed = 0, reused = 0, modelMs = 0, totalMs = 0;
       for (const [i, h] of holes.entries()) {
-        const request: InfillRequest = { prefix: h.prefix, suffix: h.suffix, canvasLength: canvas, sampler, document: `hole-${i}`, reuseContext: warm };
+        const request: InfillRequest = { prefix: h.prefix, suffix: h.suffix, canvasLength: canvas, sampler, document: `hole-${i}`, reuseContext: warm,
+          maxPrefixTokens: ENGINE_SETTINGS.maxPrefixTokens.default, maxSuffixTokens: ENGINE_SETTINGS.maxSuffixTokens.default };
         // Warm: the same document a few keystrokes earlier, untimed.
         if (warm) await engine.infill({ ...request, prefix: h.prefix.slice(0, Math.max(0, h.prefix.length - 3)), sampler: { ...sampler, steps: 1 }, canvasLength: 1 });
         const r = await engine.infill(request);

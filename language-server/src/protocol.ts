@@ -120,17 +120,9 @@ export const SETTINGS = {
     maximum: 16,
     markdownDescription: 'Most chunks (about 16 lines each, or one definition) of code from other files.',
   },
-  // Token budgets of the context windows: not contributed (no key), so VS Code users keep the
-  // defaults; other LSP clients may send them.
-  maxPrefixTokens: {
-    type: 'integer', default: 320, minimum: 0, maximum: 8192, markdownDescription: 'Prefix window, in tokens.',
-  },
-  maxSuffixTokens: {
-    // The default model was trained with 64 (training/configs/default.json); 128 scored the same
-    // within noise (HumanEval single-line 27 vs 28 of 100, 200 public holes 5.0% vs 4.0% exact) and
-    // costs each cached document 3 MB more and each cold context pass ~10% more time.
-    type: 'integer', default: 64, minimum: 0, maximum: 8192, markdownDescription: 'Suffix window, in tokens.',
-  },
+  // Token budgets of the context windows (declared with the engine's knobs, not contributed).
+  maxPrefixTokens: ENGINE_SETTINGS.maxPrefixTokens,
+  maxSuffixTokens: ENGINE_SETTINGS.maxSuffixTokens,
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SETTINGS;

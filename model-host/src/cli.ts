@@ -49,8 +49,8 @@ function int(name: string, value: string | undefined, min: number): number | und
 
 /** The engine settings from their flags; a value out of range is refused, not clamped. */
 function engineSettings(v: Record<string, string | boolean | undefined>) {
-  const { device, steps, blockLength, temperature, cache } = ENGINE_SETTINGS;
-  const number = (spec: typeof steps | typeof blockLength | typeof temperature): number => {
+  const { device, steps, blockLength, temperature, cache, maxPrefixTokens, maxSuffixTokens } = ENGINE_SETTINGS;
+  const number = (spec: typeof steps | typeof blockLength | typeof temperature | typeof maxPrefixTokens | typeof maxSuffixTokens): number => {
     const value = v[spec.flag];
     if (typeof value !== 'string') return spec.default;
     const n = Number(value);
@@ -69,6 +69,7 @@ function engineSettings(v: Record<string, string | boolean | undefined>) {
     temperature: number(temperature),
     // --no-cache: the flag negates the setting.
     cache: v[cache.flag] === true ? false : cache.default,
+    budgets: { maxPrefixTokens: number(maxPrefixTokens), maxSuffixTokens: number(maxSuffixTokens) },
   };
 }
 
@@ -158,9 +159,9 @@ function parse(argv: string[]): { modelDir: string; device: ExecutionProviderSet
   }
   const canvasLength = int('canvas', v.canvas ?? '24', 1) as number;
   const candidates = int('candidates', v.candidates ?? '1', 1) as number;
-  const { device, cache, ...sampler } = engineSettings(v);
+  const { device, cache, budgets, ...sampler } = engineSettings(v);
   const request: InfillRequest = {
-    prefix, suffix, canvasLength, candidates,
+    prefix, suffix, canvasLength, candidates, ...budgets,
     sampler: { ...sampler, seed: int('seed', v.seed, 0), singleLine: v['single-line'] === true },
     // One request per process: --no-cache only says the context is computed afresh (as it is anyway).
     reuseContext: cache,

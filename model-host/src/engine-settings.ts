@@ -68,4 +68,16 @@ export const ENGINE_SETTINGS = {
       + 'for every completion.',
     flag: 'no-cache',
   },
+  // Token budgets of the context windows, the one home of their values: the server sends them with
+  // every request, and the engine requires them (InfillRequest). Not contributed (no key), so VS
+  // Code users keep the defaults; other LSP clients may send them.
+  maxPrefixTokens: {
+    type: 'integer', default: 320, minimum: 0, maximum: 8192, markdownDescription: 'Prefix window, in tokens.', flag: 'prefix-tokens',
+  },
+  maxSuffixTokens: {
+    // The default model was trained with 64 (training/configs/default.json); 128 scored the same
+    // within noise (HumanEval single-line 27 vs 28 of 100, 200 public holes 5.0% vs 4.0% exact) and
+    // costs each cached document 3 MB more and each cold context pass ~10% more time.
+    type: 'integer', default: 64, minimum: 0, maximum: 8192, markdownDescription: 'Suffix window, in tokens.', flag: 'suffix-tokens',
+  },
 } as const satisfies Record<string, (ChoiceSpec | NumberSpec | BooleanSpec) & { flag: string }>;

@@ -7,7 +7,7 @@ import { ContextCache } from './context-cache';
 import { CancelledError, errorText, ModelLoadError } from './errors';
 import { loadManifest, windowTokens, type ModelFiles } from './manifest';
 import { mean } from './logits';
-import { buildContext, DEFAULT_PREFIX_TOKENS, DEFAULT_SUFFIX_TOKENS, type PromptIds } from './prompt';
+import { buildContext, type PromptIds } from './prompt';
 import { sample, type SampleResult } from './sampler';
 import { ModelSession } from './session';
 import { SharedLoad } from './shared-load';
@@ -134,8 +134,12 @@ export class LocalEngine implements InfillEngine {
     // Budgets: the two sentinels, prefix, suffix and the canvas must fit in max_positions.
     const room = manifest.max_positions - 2 - canvas;
     if (room < 0) throw new Error(`A canvas of ${canvas} tokens does not fit the model's ${manifest.max_positions} positions`);
-    const maxSuffix = Math.min(request.maxSuffixTokens ?? DEFAULT_SUFFIX_TOKENS, Math.floor(room / 4));
-    const maxPrefix = Math.min(request.maxPrefixTokens ?? DEFAULT_PREFIX_TOKENS, room - maxSuffix);
+    for (const budget of ['maxPrefixTokens', 'maxSuffixTokens'] as const) {
+      const n = request[budget];
+      if (!Number.isInteger(n) || n < 0) throw new Error(`${budget} must be a non-negative integer (got ${JSON.stringify(n)})`);
+    }
+    const maxSuffix = Math.min(request.maxSuffixTokens, Math.floor(room / 4));
+    const maxPrefix = Math.min(request.maxPrefixTokens, room - maxSuffix);
     // Token healing: spaces and tabs that end the prefix are written by the model as the start of
     // the middle (the base's tokens join a space to the word after it, and training cut holes this
     // way too), then taken off the completion again (see healedText).

@@ -16,9 +16,6 @@
 import type { SpecialTokens } from './manifest';
 import type { CodeTokenizer } from './tokenizer';
 
-/** Budgets near the adaptation's train_seq_len (512): context plus canvas stay close to it. */
-export const DEFAULT_PREFIX_TOKENS = 384;
-export const DEFAULT_SUFFIX_TOKENS = 128;
 /** The prefix's start moves in steps of this many lines (about 100-200 tokens of code). */
 export const PREFIX_STEP_LINES = 16;
 

@@ -27,10 +27,11 @@ export interface InfillRequest {
   /** Completions to write (default 1), each opening with a different first token; ranked by confidence. */
   candidates?: number;
   sampler: SamplerOptions;
-  /** Token budgets (default 384 and 128); the host keeps the end of the prefix (cut at its start
-   *  in coarse line steps, see prompt.ts) and the start of the suffix. */
-  maxPrefixTokens?: number;
-  maxSuffixTokens?: number;
+  /** Token budgets, required: the callers pass the settings' maxPrefixTokens/maxSuffixTokens
+   *  (language-server/src/protocol.ts), the one home of their values. The host keeps the end of
+   *  the prefix (cut at its start in coarse line steps, see prompt.ts) and the start of the suffix. */
+  maxPrefixTokens: number;
+  maxSuffixTokens: number;
   /** Whose context this is (the language server sends the document URI): the engine keeps the
    *  context's keys and values per document and computes only what changed since the last
    *  request. Requests without one share an anonymous slot. */

@@ -5,6 +5,7 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { LocalEngine } from '../../model-host/src/engine';
 import { CancelledError } from '../../model-host/src/errors';
+import { ENGINE_SETTINGS } from '../../model-host/src/engine-settings';
 import type { InfillRequest, SamplerOptions } from '../../model-host/src/types';
 import { modelsDir } from '../helpers/paths';
 
@@ -15,6 +16,8 @@ const request = (sampler: Partial<SamplerOptions> = {}, canvasLength = 16, candi
   canvasLength,
   candidates,
   sampler: { ...greedy, ...sampler },
+  maxPrefixTokens: ENGINE_SETTINGS.maxPrefixTokens.default,
+  maxSuffixTokens: ENGINE_SETTINGS.maxSuffixTokens.default,
 });
 
 const engine = new LocalEngine({ modelDir: path.join(modelsDir, 'tiny'), provider: 'cpu', threads: 1 });
@@ -87,14 +90,18 @@ test('budgets keep the start of the suffix and cut the prefix at its start, in w
   // 'x = 1\n' is 5 tokens and steps start every 16 lines from the text's start: the 3000 lines
   // end with a step of 8 lines (40 tokens), and the 16 lines before it would pass 100.
   assert.equal(r.prefixTokens, 40);
-  // Default budgets: 384 prefix (8 + 4 x 16 lines = 360 tokens here), 128 suffix.
+  // The settings' budgets: 320 prefix (8 + 3 x 16 lines = 280 tokens here), 64 suffix.
   const fit = await engine.infill(long);
-  assert.equal(fit.suffixTokens, 128);
-  assert.equal(fit.prefixTokens, 360);
-  assert.equal(fit.context.tokens, 2 + 360 + 128);
+  assert.equal(fit.suffixTokens, 64);
+  assert.equal(fit.prefixTokens, 280);
+  assert.equal(fit.context.tokens, 2 + 280 + 64);
   // Short text is kept whole.
   const short = await engine.infill({ ...request(), maxPrefixTokens: 10000, maxSuffixTokens: 10000 });
   assert.ok(short.prefixTokens > 10 && short.suffixTokens > 3);
+  // The engine has no budgets of its own: a request must bring them.
+  const { maxPrefixTokens: _p, ...without } = request();
+  await assert.rejects(engine.infill(without as InfillRequest), /maxPrefixTokens must be a non-negative integer/);
+  await assert.rejects(engine.infill({ ...request(), maxSuffixTokens: -1 }), /maxSuffixTokens must be a non-negative integer/);
 });
 
 test('typing at the end of a long prefix reuses the context: a few tokens per keystroke, the start moves rarely', async () => {
@@ -110,7 +117,7 @@ test('typing at the end of a long prefix reuses the context: a few tokens per ke
       computed.push(r.context.computed);
       assert.equal(r.context.computed + r.context.reused, r.context.tokens);
     }
-    assert.ok(computed[0] > 300, 'the first request computes the whole context');
+    assert.ok(computed[0] > 200, 'the first request computes the whole context');
     const later = computed.slice(1);
     const big = later.filter((n) => n > 8);
     assert.ok(big.length <= 1, `at most one cut of the prefix's start over two lines of typing: ${later}`);

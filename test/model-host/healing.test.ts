@@ -4,6 +4,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LocalEngine } from '../../model-host/src/engine';
+import { ENGINE_SETTINGS } from '../../model-host/src/engine-settings';
 import { CodeTokenizer } from '../../model-host/src/tokenizer';
 import type { InfillRequest } from '../../model-host/src/types';
 import { modelsDir } from '../helpers/paths';
@@ -19,6 +20,7 @@ const body = 'def total(values):\n    s = 0\n    for v in values:\n        s += 
 const ask = (typed: string, document?: string): InfillRequest => ({
   prefix: body + typed, suffix: '\n\n\nprint(total([1, 2, 3]))\n', canvasLength: 24, document,
   sampler: { steps: 24, blockLength: 8, temperature: 0, singleLine: true },
+  maxPrefixTokens: ENGINE_SETTINGS.maxPrefixTokens.default, maxSuffixTokens: ENGINE_SETTINGS.maxSuffixTokens.default,
 });
 
 test('tokensStartingWith: every token whose text starts with the word, and nothing else', () => {

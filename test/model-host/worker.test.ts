@@ -4,6 +4,7 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { CancelledError } from '../../model-host/src/errors';
 import { WorkerEngine } from '../../model-host/src/worker-engine';
+import { ENGINE_SETTINGS } from '../../model-host/src/engine-settings';
 import type { InfillRequest } from '../../model-host/src/types';
 import { repoRoot, tinyModel } from '../helpers/paths';
 
@@ -12,6 +13,7 @@ const workerScript = path.join(repoRoot, 'out/model-host/src/worker.js');
 const req = (canvas: number, steps: number): InfillRequest => ({
   prefix: 'function add(a: number, b: number): number {\n  return ', suffix: ';\n}\n', canvasLength: canvas,
   sampler: { steps, blockLength: 8, temperature: 0, minTokens: 64 },
+  maxPrefixTokens: ENGINE_SETTINGS.maxPrefixTokens.default, maxSuffixTokens: ENGINE_SETTINGS.maxSuffixTokens.default,
 });
 
 test('the default worker script is worker.js next to the client', () => {
