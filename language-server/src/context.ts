@@ -88,7 +88,7 @@ export function snapOffset(text: string, offset: number): number {
 }
 
 /** True when the text looks binary: a NUL near the start of the document or in the windows. */
-export function looksBinary(text: string, ...windows: string[]): boolean {
+function looksBinary(text: string, ...windows: string[]): boolean {
   if (text.lastIndexOf('\0', BINARY_SNIFF_CHARS) !== -1) return true;
   return windows.some((w) => w.includes('\0'));
 }

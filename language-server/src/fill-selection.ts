@@ -36,7 +36,7 @@ const CHARS_PER_TOKEN_ESTIMATE = 3;
  * in place of all of it, deleting what it never regenerated (a 50,000-line selection became
  * 195 characters). The message says how much fits.
  */
-export function checkSelectionSize(selected: string, plan: SpanPlan): void {
+function checkSelectionSize(selected: string, plan: SpanPlan): void {
   const tokens = Math.ceil(selected.length / CHARS_PER_TOKEN_ESTIMATE);
   if (selected.trim() === '' || tokens <= plan.maxTokens) return;
   const chars = plan.maxTokens * CHARS_PER_TOKEN_ESTIMATE;
@@ -50,7 +50,7 @@ export function checkSelectionSize(selected: string, plan: SpanPlan): void {
  * with the selection's surroundings as the "cursor line"; a selection of whole lines
  * (ending in a line break) gets a replacement that also ends in one.
  */
-export function finishReplacement(raw: string, selection: SelectionContext, plan: SpanPlan): string | null {
+function finishReplacement(raw: string, selection: SelectionContext, plan: SpanPlan): string | null {
   const lineStart = selection.prefix.lastIndexOf('\n') + 1;
   const lineEnd = selection.suffix.indexOf('\n');
   const text = postprocessCompletion(raw, {

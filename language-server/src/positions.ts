@@ -5,7 +5,7 @@
 // clamped to the document, anything else is refused, and a position never splits a surrogate
 // pair or a \r\n.
 
-import { ErrorCodes, ResponseError, type Position } from 'vscode-languageserver';
+import { ErrorCodes, ResponseError } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { snapOffset } from './context';
 
@@ -24,9 +24,4 @@ export function safeOffset(document: TextDocument, position: unknown, what = 'po
   const character = coordinate(p.character, `${what}.character`);
   // offsetAt clamps a character past the end of its line to the line's end.
   return snapOffset(document.getText(), document.offsetAt({ line, character }));
-}
-
-/** The same position, clamped to the document (what replies may echo). */
-export function safePosition(document: TextDocument, position: unknown, what = 'position'): Position {
-  return document.positionAt(safeOffset(document, position, what));
 }

@@ -19,11 +19,11 @@ export interface PostprocessContext {
   replacesSelection?: boolean;
 }
 
-export function isBlank(s: string): boolean {
+function isBlank(s: string): boolean {
   return s.trim() === '';
 }
 
-export function stopAtFirstNewline(s: string): string {
+function stopAtFirstNewline(s: string): string {
   const nl = s.indexOf('\n');
   return nl === -1 ? s : s.slice(0, nl);
 }
@@ -37,7 +37,7 @@ function leadingWhitespace(s: string): string {
  * with, e.g. `b)` before `)` becomes `b`: the model often writes the closer it can see, and
  * accepting it would double it. Trailing whitespace of the completion does not hide a match.
  */
-export function trimSuffixOverlap(completion: string, lineSuffix: string): string {
+function trimSuffixOverlap(completion: string, lineSuffix: string): string {
   const after = lineSuffix.trimEnd();
   if (after === '') return completion;
   for (const c of [completion, completion.trimEnd()]) {
@@ -49,7 +49,7 @@ export function trimSuffixOverlap(completion: string, lineSuffix: string): strin
 }
 
 /** Drops whitespace-only lines at the end of a multi-line text, and the final line's trailing blanks. */
-export function dropTrailingBlankLines(s: string): string {
+function dropTrailingBlankLines(s: string): string {
   const lines = s.split('\n');
   while (lines.length > 1 && isBlank(lines[lines.length - 1])) lines.pop();
   lines[lines.length - 1] = lines[lines.length - 1].trimEnd();
@@ -78,7 +78,7 @@ function firstSuffixLine(around: PostprocessContext): { line: string; onCursorLi
  * with their indentation, so a nested `}` does not match an outer one. Returns null when
  * there is no repeat.
  */
-export function cutAtSuffixRepeat(completion: string, around: PostprocessContext): string | null {
+function cutAtSuffixRepeat(completion: string, around: PostprocessContext): string | null {
   const target = firstSuffixLine(around);
   if (!target) return null;
   const lines = completion.split('\n');

@@ -19,7 +19,7 @@ import type { ServerSettings } from './protocol';
 import { planCursorSpan } from './span-policy';
 
 /** Wait after the last cursor move before warming: longer than key repeat, shorter than a pause before typing. */
-export const PREFILL_DEBOUNCE_MS = 120;
+const PREFILL_DEBOUNCE_MS = 120;
 
 export interface PrefillDeps {
   documents: TextDocuments<TextDocument>;

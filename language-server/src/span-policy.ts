@@ -33,7 +33,7 @@ const BLOCK_OPENER_WORDS = /(?:^|\W)(?:do|then|else|begin)$/;
 /** Text editors auto-close these; after the cursor they do not mean "mid-line text". */
 const AUTO_CLOSED = /^[)\]}>"'`;,]*$/;
 
-export function opensBlock(linePrefix: string): boolean {
+function opensBlock(linePrefix: string): boolean {
   const t = linePrefix.trimEnd();
   return BLOCK_OPENERS.some((o) => t.endsWith(o)) || BLOCK_OPENER_WORDS.test(t);
 }

@@ -12,16 +12,16 @@ import { StreamMessageReader, StreamMessageWriter, type MessageReader, type Mess
 /** Headers longer than this are not LSP headers. */
 const MAX_HEADER_BYTES = 8 * 1024;
 /** The largest message accepted: a didOpen of a very large file, with room to spare. */
-export const MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
+const MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
 /** A frame with no new bytes for this long will not be completed. */
-export const STALLED_FRAME_MS = 5_000;
+const STALLED_FRAME_MS = 5_000;
 
 const HEADER_END = Buffer.from('\r\n\r\n');
 
-export class FrameError extends Error {}
+class FrameError extends Error {}
 
 /** Passes well-formed frames through unchanged; calls `fail` once on the first malformed one. */
-export class FrameGuard extends Transform {
+class FrameGuard extends Transform {
   private buffer: Buffer = Buffer.alloc(0);
   /** Body length of the frame being read, once its header is parsed. */
   private bodyLength: number | undefined;
@@ -94,7 +94,7 @@ export class FrameGuard extends Transform {
 }
 
 /** The body length from an LSP header block; every way it can be wrong is a FrameError. */
-export function parseHeader(header: string): number {
+function parseHeader(header: string): number {
   let length: number | undefined;
   for (const line of header.split('\r\n')) {
     const colon = line.indexOf(':');
@@ -129,7 +129,7 @@ export function guardedStdio(fatal: (reason: string) => void): { reader: Message
  * exit). It is a well-framed notification with bad params, like any other notification with bad
  * params it is logged and ignored: it cancels nothing.
  */
-export function dropMalformedCancels(reader: MessageReader, log = (line: string) => process.stderr.write(`${line}\n`)): MessageReader {
+function dropMalformedCancels(reader: MessageReader, log = (line: string) => process.stderr.write(`${line}\n`)): MessageReader {
   const listen = reader.listen.bind(reader);
   reader.listen = (callback) => listen((message) => {
     const m = message as { method?: unknown; params?: unknown };

@@ -74,7 +74,7 @@ function engineSettings(v: Record<string, string | boolean | undefined>) {
 }
 
 /** Source files larger than this are not something to fill a hole in (and /dev/zero never ends). */
-export const MAX_INPUT_BYTES = 16 * 1024 * 1024;
+const MAX_INPUT_BYTES = 16 * 1024 * 1024;
 
 /**
  * Reads a regular file of at most MAX_INPUT_BYTES. Devices, FIFOs and sockets are refused before

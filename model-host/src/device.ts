@@ -10,7 +10,7 @@ import * as ort from 'onnxruntime-node';
 import type { ExecutionProviderSetting } from './types';
 
 /** GPU providers `auto` tries on each platform, best first; the CPU always comes last. */
-export const AUTO_ORDER: Record<string, string[]> = {
+const AUTO_ORDER: Record<string, string[]> = {
   linux: ['cuda', 'webgpu'],
   win32: ['dml', 'webgpu'],
   darwin: ['coreml'],

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { ModelLoadError } from './errors';
 import { cappedWindow, fileInsideModel, MAX_TOKENIZER_BYTES, readManifestJson, realModelFolder } from './model-paths';
 
-export const MANIFEST_FORMAT = 'diffusion-infill-model/2';
+const MANIFEST_FORMAT = 'diffusion-infill-model/2';
 /** Models of this format (bidirectional, prefix-canvas-suffix layout) are no longer run. */
 const RETIRED_FORMATS = ['diffusion-infill-model/1'];
 
@@ -20,7 +20,7 @@ export interface SpecialTokens {
   eos: number;
 }
 
-export const SPECIAL_TOKEN_NAMES = ['mask', 'pad', 'suffix', 'prefix', 'eos'] as const;
+const SPECIAL_TOKEN_NAMES = ['mask', 'pad', 'suffix', 'prefix', 'eos'] as const;
 
 /** The fields of model.json the host relies on; the rest (training, metrics) are kept as read. */
 export interface ModelManifest {
@@ -49,14 +49,14 @@ export interface ModelFiles {
   manifest: ModelManifest;
 }
 
-export const GRAPH_INPUTS = ['input_ids', 'position_ids', 'attention_mask', 'logits_from'] as const;
+const GRAPH_INPUTS = ['input_ids', 'position_ids', 'attention_mask', 'logits_from'] as const;
 
 /** The cache inputs: stacked (past_key, past_value) or, in graphs that have past_key.0, one per layer (CONTRACT.md). */
-export function cacheInputNames(graphInputs: readonly string[], layers: number): string[] {
+function cacheInputNames(graphInputs: readonly string[], layers: number): string[] {
   if (!graphInputs.includes('past_key.0')) return ['past_key', 'past_value'];
   return ['key', 'value'].flatMap((t) => Array.from({ length: layers }, (_, i) => `past_${t}.${i}`));
 }
-export const GRAPH_OUTPUTS = ['logits', 'present_key', 'present_value'] as const;
+const GRAPH_OUTPUTS = ['logits', 'present_key', 'present_value'] as const;
 
 const positiveInts = ['vocab_size', 'n_layer', 'n_head', 'n_kv_head', 'head_dim', 'max_positions'] as const;
 
@@ -102,7 +102,7 @@ function checkGraphBytes(abs: string, manifest: ModelManifest, manifestPath: str
 }
 
 /** Checks the shape of a parsed model.json; the error lists every problem found, not just the first. */
-export function validateManifest(raw: unknown, manifestPath: string): ModelManifest {
+function validateManifest(raw: unknown, manifestPath: string): ModelManifest {
   const fail = (problems: string[]): never => {
     throw new ModelLoadError(`${manifestPath} is not a usable model manifest: ${problems.join('; ')}`, manifestPath);
   };

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { ModelLoadError } from './errors';
 
 /** model.json is a few kilobytes; anything much larger is not one. */
-export const MAX_MANIFEST_BYTES = 1024 * 1024;
+const MAX_MANIFEST_BYTES = 1024 * 1024;
 /** tokenizer.json is parsed whole in the worker (its JSON text and parsed objects several times its
  *  size): a code BPE vocabulary is a few MB (the default's is 1.5 MB), so 64 MB is ample and a
  *  2 GB file is refused before it is read. */
@@ -48,7 +48,7 @@ export function fileInsideModel(dir: string, name: unknown, what: string, manife
 }
 
 /** Parses JSON; a failure names the file and the position, never the text. */
-export function parseJsonQuietly(text: string, file: string): unknown {
+function parseJsonQuietly(text: string, file: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {

@@ -17,7 +17,7 @@ import type { SpecialTokens } from './manifest';
 import type { CodeTokenizer } from './tokenizer';
 
 /** The prefix's start moves in steps of this many lines (about 100-200 tokens of code). */
-export const PREFIX_STEP_LINES = 16;
+const PREFIX_STEP_LINES = 16;
 
 export interface PromptIds {
   /** The context, sentinels included. */
@@ -55,7 +55,7 @@ function stepStarts(text: string): number[] {
  * step is over the budget (very long lines), the last `max` tokens are kept: exact, but the cut
  * then moves with each keystroke.
  */
-export function cutPrefix(tokenizer: CodeTokenizer, text: string, max: number): number[] {
+function cutPrefix(tokenizer: CodeTokenizer, text: string, max: number): number[] {
   const starts = stepStarts(text);
   let from = starts.length - 1;
   let total = 0;

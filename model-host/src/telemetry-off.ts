@@ -6,7 +6,7 @@
 // loads the runtime (session.ts, the worker, the CLI, the test helpers). Whatever the user's
 // environment says is overridden, on purpose: this extension promises that nothing leaves the machine.
 
-export const TELEMETRY_VARIABLE = 'ORT_DISABLE_TELEMETRY';
+const TELEMETRY_VARIABLE = 'ORT_DISABLE_TELEMETRY';
 
 process.env[TELEMETRY_VARIABLE] = '1';
 

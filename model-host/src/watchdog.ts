@@ -10,7 +10,7 @@
 import type { InfillResult } from './types';
 
 /** No request is presumed hung sooner than this (tests lower it with DIFFUSION_INFILL_WATCHDOG_FLOOR_MS). */
-export const DEFAULT_FLOOR_MS = 10_000;
+const DEFAULT_FLOOR_MS = 10_000;
 /** Slack over the expected time: bursts of a busy machine are 2-3x (see the notes on this VM). */
 const FACTOR = 4;
 /** Before any pass was timed (the worker times one while loading), assume a slow one. */
@@ -20,7 +20,7 @@ export const HEARTBEAT_MS = 250;
 /** Opening a session: reading the file, optimizing the graph, a GPU provider's start-up. */
 export const LOAD_BOUND_MS = 180_000;
 
-export function floorFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+function floorFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   const n = Number(env.DIFFUSION_INFILL_WATCHDOG_FLOOR_MS);
   return Number.isFinite(n) && n > 0 ? n : DEFAULT_FLOOR_MS;
 }

@@ -7,7 +7,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { contextPass } from '../../model-host/src/context-cache';
-import { appendKv, emptyKv, truncateKv } from '../../model-host/src/kv-cache';
+import { appendKv, emptyKv } from '../../model-host/src/kv-cache';
 import { loadManifest, type ModelFiles } from '../../model-host/src/manifest';
 import { CancelledError } from '../../model-host/src/errors';
 import { blockPass, sample, type ContextState, type SampleContext } from '../../model-host/src/sampler';
