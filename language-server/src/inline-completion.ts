@@ -23,6 +23,7 @@ import type { ModelService } from './model-service';
 import { postprocessCompletion } from './postprocess';
 import type { ServerSettings } from './protocol';
 import type { CachedCompletion, CacheQuery, ResultCache } from './result-cache';
+import type { DocumentRuns } from './document-runs';
 import { debounce, type RequestScheduler } from './scheduler';
 import { generationHash } from './settings';
 import { safeOffset } from './positions';
@@ -32,6 +33,8 @@ export interface CompletionDeps {
   documents: TextDocuments<TextDocument>;
   model: ModelService;
   scheduler: RequestScheduler;
+  /** The one inline run per document, which typing at its cursor does not abort. */
+  runs: DocumentRuns;
   cache: ResultCache;
   settings: () => ServerSettings;
   /** Tells the client that a completion shown cut short is now whole in the cache (completionGrew). */
@@ -106,15 +109,26 @@ export async function provideInlineCompletions(
   if (cached) return toItems(cached, document, context, cursor);
 
   const ticket = deps.scheduler.begin(document.uri, 'inline', token);
+  // A run going for text this request's does not continue can serve no one (document-runs.ts).
+  deps.runs.supersede(document.uri, cacheQuery);
   let grow: (() => Promise<void>) | undefined;
   try {
     // An explicit request (the user asked for a suggestion) skips the debounce and the time budget.
     const explicit = params.context?.triggerKind === InlineCompletionTriggerKind.Invoked;
     if (!explicit && !(await debounce(settings.debounceMs, ticket.signal))) return [];
+    // The document's run for earlier text may answer this request through the cache once it ends.
+    if (!(await deps.runs.idle(document.uri, ticket.signal))) return [];
+    const typedThrough = deps.cache.lookup(cacheQuery);
+    if (typedThrough) return toItems(typedThrough, document, context, cursor);
     const budget = explicit || settings.ghostTextBudgetMs <= 0 ? undefined : settings.ghostTextBudgetMs;
-    const { candidates } = await deps.model.infill(plan, { ...context, document: document.uri }, settings, ticket.signal, budget);
-    const completions = rankCandidates(candidates, context, plan);
-    deps.cache.store(cacheQuery, completions);
+    // The run stores its answer in the cache itself: typing on finds it even when this request
+    // was superseded or cancelled meanwhile. An explicit request's run (no budget) ends with it.
+    const { candidates, completions } = await deps.runs.start(document.uri, cacheQuery, ticket.signal, async (signal) => {
+      const { candidates } = await deps.model.infill(plan, { ...context, document: document.uri }, settings, signal, budget);
+      const completions = rankCandidates(candidates, context, plan);
+      deps.cache.store(cacheQuery, completions);
+      return { candidates, completions };
+    }, explicit);
 
     // Closed or edited while the model ran: the answer belongs to text that is gone.
     const now = deps.documents.get(document.uri);
@@ -148,21 +162,26 @@ interface CutShort {
  * text as if it had been typed (its context is warm, so only those tokens are new); the whole
  * completion is post-processed against the original cursor, like a one-shot answer, and replaces
  * the short one in the cache there. Typing through the ghost text then finds it, and the client,
- * told, asks again and shows it. A newer request for the document cancels this, like any request
- * before it (scheduler.ts).
+ * told, asks again and shows it (only while the document is at the version it was cut for).
  */
 async function growCompletion(deps: CompletionDeps, s: CutShort): Promise<void> {
   const ticket = deps.scheduler.begin(s.uri, 'inline');
   try {
-    const typed = s.context.linePrefix + s.cut.text;
-    const grown: CursorContext = { ...s.context, prefix: s.context.prefix + s.cut.text, linePrefix: typed.slice(typed.lastIndexOf('\n') + 1) };
-    const { candidates } = await deps.model.infill(s.plan, { ...grown, document: s.uri }, deps.settings(), ticket.signal, undefined, true);
-    if (ticket.signal.aborted || !candidates[0]) return;
-    const whole = rankCandidates([{ ...s.cut, text: s.cut.text + candidates[0].text, truncated: false }], s.context, s.plan);
-    if (whole.length === 0) return;
-    deps.cache.store(s.cacheQuery, whole);
-    // An edit cancels this run (main.ts); the check covers one that lands after the last pass.
-    if (deps.documents.get(s.uri)?.version !== s.version) return;
+    // The document's run, like the one it continues: typing through the ghost text does not stop
+    // it, and the whole line it writes to the cache serves the keystrokes that follow
+    // (document-runs.ts); an edit that does not continue the text does.
+    const stored = await deps.runs.start(s.uri, { ...s.cacheQuery, expects: s.cut.text }, ticket.signal, async (signal) => {
+      const typed = s.context.linePrefix + s.cut.text;
+      const grown: CursorContext = { ...s.context, prefix: s.context.prefix + s.cut.text, linePrefix: typed.slice(typed.lastIndexOf('\n') + 1) };
+      const { candidates } = await deps.model.infill(s.plan, { ...grown, document: s.uri }, deps.settings(), signal, undefined, true);
+      if (!candidates[0]) return false;
+      const whole = rankCandidates([{ ...s.cut, text: s.cut.text + candidates[0].text, truncated: false }], s.context, s.plan);
+      if (whole.length === 0) return false;
+      deps.cache.store(s.cacheQuery, whole);
+      return true;
+    });
+    // An edit cancels the ticket (main.ts); the check covers one that lands after the last pass.
+    if (!stored || ticket.signal.aborted || deps.documents.get(s.uri)?.version !== s.version) return;
     deps.grew?.(s.uri, s.version);
   } catch {
     // Cancelled or failed: the short ghost text stays what it was.

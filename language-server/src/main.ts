@@ -28,6 +28,7 @@ import { Prefiller } from './prefill';
 import { safeOffset } from './positions';
 import { ResultCache } from './result-cache';
 import { RequestScheduler } from './scheduler';
+import { DocumentRuns } from './document-runs';
 import { guardedStdio } from './stdio-guard';
 import { defaultSettings, findPackageRoot, mergeSettings } from './settings';
 
@@ -54,6 +55,7 @@ const connection = stdio
 const documents = new TextDocuments(TextDocument);
 const packageRoot = findPackageRoot(__dirname);
 const scheduler = new RequestScheduler();
+const runs = new DocumentRuns();
 const cache = new ResultCache();
 const log = (message: string): void => connection.console.info(message);
 
@@ -154,7 +156,7 @@ connection.languages.inlineCompletion.on((params, token) => {
   // The completion computes the context itself; a warm-up queued before it would only delay it.
   prefiller.cancel(params.textDocument.uri);
   return provideInlineCompletions(params, token, {
-    documents, model, scheduler, cache, settings: () => settings,
+    documents, model, scheduler, runs, cache, settings: () => settings,
     grew: (uri, version) => initialized && void connection.sendNotification(completionGrew, { textDocument: { uri }, version }),
   });
 });
@@ -190,18 +192,21 @@ documents.onDidOpen((event) => {
   if (initialized) prefiller.schedule(event.document.uri, 0);
 });
 
-// An edit ends what the model runs for the document's older text: a request for it would be
-// answered empty, and a background run growing a cut-short completion would announce
-// completionGrew for a version that is gone (a newer request cancels them too, but an edit may
-// bring none).
+// An edit ends the document's requests for its older text: a request for it would be answered
+// empty, and a background run growing a cut-short completion would announce completionGrew for a
+// version that is gone (a newer request cancels them too, but an edit may bring none). The model
+// run a request started goes on: its answer, in the result cache, may serve the text typed next
+// (document-runs.ts).
 documents.onDidChangeContent((event) => {
   scheduler.cancelDocument(event.document.uri, 'inline', 'the document changed');
+  runs.edited(event.document.uri, event.document.getText());
 });
 
 documents.onDidClose((event) => {
   prefiller.cancel(event.document.uri);
   model.forget(event.document.uri);
   scheduler.cancelDocument(event.document.uri);
+  runs.cancel(event.document.uri);
   cache.forget(event.document.uri);
 });
 
@@ -209,6 +214,7 @@ connection.onShutdown(async () => {
   shutdownReceived = true;
   prefiller.dispose();
   scheduler.cancelAll();
+  runs.cancelAll();
   await model.dispose();
 });
 

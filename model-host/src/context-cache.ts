@@ -85,7 +85,15 @@ async function extendContext(model: Model, ids: readonly number[], past: KvCache
 export class ContextCache {
   private readonly entries = new Map<string, Entry>();
 
-  constructor(readonly shape: KvShape, readonly limits: ContextCacheLimits = DEFAULT_CONTEXT_CACHE) {}
+  /**
+   * `upcoming`: the documents of the requests queued behind the running one, in the order they
+   * will run (the engine's queue). Room is made from the documents that nothing queued needs
+   * first (least recently used first), then from the one whose turn comes last: the queue is the
+   * future, and with more documents typed at once than contexts fit, least recently used evicts
+   * exactly the document whose request runs next, so every request computed its whole context.
+   */
+  constructor(readonly shape: KvShape, readonly limits: ContextCacheLimits = DEFAULT_CONTEXT_CACHE,
+    private readonly upcoming: () => readonly string[] = () => []) {}
 
   /**
    * The context state for `ids` (batch 1), computing only what the document's cached entry lacks.
@@ -144,12 +152,21 @@ export class ContextCache {
    */
   private makeRoom(bytes: number): void {
     const before = this.entries.size;
-    for (const key of this.entries.keys()) {
+    for (const key of this.evictionOrder()) {
       if (this.entries.size < this.limits.maxDocuments && this.bytes + bytes <= this.limits.maxBytes) break;
       this.entries.delete(key);
     }
     // A dropped entry's K/V is long-lived (old generation) and large: free it before the new one grows.
     if (this.entries.size < before) collectAll();
+  }
+
+  /** Entries no queued request needs, least recently used first; then the queued ones, latest turn first. */
+  private evictionOrder(): string[] {
+    const turn = new Map<string, number>();
+    this.upcoming().forEach((document, i) => { if (!turn.has(document)) turn.set(document, i); });
+    const idle = [...this.entries.keys()].filter((key) => !turn.has(key));
+    const queued = [...this.entries.keys()].filter((key) => turn.has(key)).sort((a, b) => turn.get(b)! - turn.get(a)!);
+    return [...idle, ...queued];
   }
 
   private remember(document: string, entry: Entry): void {

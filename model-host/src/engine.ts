@@ -23,6 +23,9 @@ export class LocalEngine implements InfillEngine {
   private readonly loading = new SharedLoad(() => this.open());
   /** Requests run one at a time: a session runs one pass at a time anyway. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** The documents of the requests waiting in the queue, in turn order (the context cache keeps
+   *  the contexts they will need: context-cache.ts). */
+  private readonly waiting: Array<{ document: string }> = [];
 
   constructor(private readonly options: EngineOptions) {}
 
@@ -51,7 +54,8 @@ export class LocalEngine implements InfillEngine {
     this.tokenizer = tokenizer;
     this.session = session;
     const m = files.manifest;
-    this.contexts = new ContextCache({ layers: m.n_layer, kvHeads: m.n_kv_head, headDim: m.head_dim });
+    this.contexts = new ContextCache({ layers: m.n_layer, kvHeads: m.n_kv_head, headDim: m.head_dim }, undefined,
+      () => this.waiting.map((w) => w.document));
     this.info = {
       name: files.manifest.name,
       path: files.dir,
@@ -66,7 +70,24 @@ export class LocalEngine implements InfillEngine {
   }
 
   infill(request: InfillRequest, signal?: AbortSignal): Promise<InfillResult> {
-    const run = this.queue.then(() => this.run(request, signal));
+    return this.enqueue(request, signal, () => this.run(request, signal));
+  }
+
+  /** Runs `work` after the requests before it; while it waits its document counts as upcoming. */
+  private enqueue<T>(request: InfillRequest, signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
+    const place = { document: request.document ?? '' };
+    this.waiting.push(place);
+    const leave = () => {
+      const i = this.waiting.indexOf(place);
+      if (i !== -1) this.waiting.splice(i, 1);
+    };
+    // A request cancelled while it waits will not need its context.
+    signal?.addEventListener('abort', leave, { once: true });
+    const run = this.queue.then(() => {
+      leave();
+      signal?.removeEventListener('abort', leave);
+      return work();
+    });
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -107,14 +128,12 @@ export class LocalEngine implements InfillEngine {
    * completion there finds its context cached and computes only what was typed since.
    */
   prefill(request: InfillRequest, signal?: AbortSignal): Promise<ContextReport> {
-    const run = this.queue.then(async () => {
+    return this.enqueue(request, signal, async () => {
       const { session, contexts } = this.loaded();
       if (signal?.aborted) throw new CancelledError();
       const { prompt } = this.prompt(request);
       return (await contexts.prepare(session, request.document ?? '', prompt.ids, true)).stats;
     });
-    this.queue = run.catch(() => undefined);
-    return run;
   }
 
   private loaded() {

@@ -184,6 +184,24 @@ test('documents have separate entries, least recently used first out, under a bo
   assert.equal(cache.bytes, (context(1).length + context(3).length + 2 * KV_HEADROOM) * perToken);
 });
 
+test('with requests queued, room comes from documents none of them needs, then from the one whose turn comes last', async () => {
+  // Three documents typed in turn through two places: least recently used would drop exactly the
+  // next one each time, and every request would compute its whole context (issue 22).
+  let queue: string[] = [];
+  const cache = new ContextCache(shape(), { maxDocuments: 2, maxBytes: 1 << 30 }, () => queue);
+  const context = (n: number) => ids('', `y${n} = ${n}\n`.repeat(5));
+  await cache.prepare(session, 'a', context(1));
+  await cache.prepare(session, 'b', context(2));
+  queue = ['a', 'b'];
+  await cache.prepare(session, 'c', context(3));
+  assert.deepEqual(cache.documents.sort(), ['a', 'c'], 'b, whose turn comes after a, made room');
+  queue = ['b', 'c'];
+  assert.equal((await cache.prepare(session, 'a', context(1))).stats.computed, 0, 'a was kept for its turn');
+  // Nothing queued needs a: it goes before c, which is.
+  await cache.prepare(session, 'b', context(2));
+  assert.deepEqual(cache.documents.sort(), ['b', 'c']);
+});
+
 test('a context longer than one pass runs in passes of CONTEXT_CHUNK tokens into one buffer, and equals a single pass', async () => {
   const context = ids('\nprint(total)\n', Array.from({ length: 60 }, (_, i) => `total += values[${i}] * ${i + 1}\n`).join(''));
   assert.ok(context.length > 2 * CONTEXT_CHUNK, `${context.length} tokens`);
