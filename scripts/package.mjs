@@ -34,7 +34,7 @@ export function vsixName(target) {
 }
 
 /** .vscodeignore with the target's runtime files added. */
-function ignoreFor(target) {
+export function ignoreFor(target) {
   const { dir, files } = TARGETS[target];
   const base = fs.readFileSync(path.join(root, '.vscodeignore'), 'utf8');
   const napi = fs.readdirSync(path.join(root, 'node_modules', 'onnxruntime-node', 'bin')).filter((d) => d.startsWith('napi-v'));

@@ -290,16 +290,25 @@ function globRegExp(glob: string): RegExp {
   return new RegExp(`^${re}(?:/.*)?$`);
 }
 
+/** The ignore file `npm run package` hands vsce for linux-x64: .vscodeignore plus that platform's runtime. */
+let linuxIgnore: string | undefined;
+function packageIgnore(): string {
+  linuxIgnore ??= execFileSync(process.execPath, ['--input-type=module', '-e',
+    `import { ignoreFor } from ${JSON.stringify(path.join(repoRoot, 'scripts/package.mjs'))}; process.stdout.write(ignoreFor('linux-x64'));`],
+  { encoding: 'utf8' });
+  return linuxIgnore;
+}
+
 /** vsce's rule: kept unless a plain pattern matches, but any "!" pattern that matches keeps it. */
 function vsixKeeps(file: string): boolean {
-  const lines = fs.readFileSync(path.join(repoRoot, '.vscodeignore'), 'utf8').split(/\r?\n/).map((l) => l.trim())
+  const lines = packageIgnore().split(/\r?\n/).map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#'));
   const ignore = lines.filter((l) => !l.startsWith('!')).map(globRegExp);
   const negate = lines.filter((l) => l.startsWith('!')).map((l) => globRegExp(l.slice(1)));
   return !ignore.some((r) => r.test(file)) || negate.some((r) => r.test(file));
 }
 
-test('.vscodeignore keeps the bundles, the default model and the linux-x64 runtime, and nothing else', () => {
+test('the linux-x64 package keeps the bundles, the default model and the linux-x64 runtime, and nothing else', () => {
   const kept = [
     'dist/extension.js', 'dist/server.js', 'dist/worker.js', 'package.json', 'README.md', 'LICENSE',
     'models/default/model.json', 'models/default/model.onnx', 'models/default/tokenizer.json',
