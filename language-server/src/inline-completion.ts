@@ -37,6 +37,8 @@ export interface CompletionDeps {
   runs: DocumentRuns;
   cache: ResultCache;
   settings: () => ServerSettings;
+  /** Where each request's outcome goes when the trace is on (DIFFUSION_INFILL_TRACE=1). */
+  trace?: (line: string) => void;
   /** Tells the client that a completion shown cut short is now whole in the cache (completionGrew). */
   grew?: (uri: string, version: number) => void;
 }
@@ -85,16 +87,22 @@ export async function provideInlineCompletions(
   deps: CompletionDeps,
 ): Promise<InlineCompletionItem[]> {
   const document = deps.documents.get(params.textDocument.uri);
-  if (!document) return [];
+  // Why a request got what it got: an empty answer has many causes, and VS Code asks again only on the next edit.
+  const outcome = (what: string, items: InlineCompletionItem[] = []): InlineCompletionItem[] => {
+    deps.trace?.(`[trace] ${JSON.stringify({ kind: 'inline', version: document?.version, position: params.position,
+      trigger: params.context?.triggerKind, outcome: what, items: items.length })}`);
+    return items;
+  };
+  if (!document) return outcome('no such document');
   const settings = deps.settings();
-  if (!completionsAllowed(settings, document.languageId)) return [];
+  if (!completionsAllowed(settings, document.languageId)) return outcome('disabled');
 
   const version = document.version;
   // Clamped to the document and off any surrogate pair: the reply's range is built from it.
   const offset = safeOffset(document, params.position);
   const cursor = document.positionAt(offset);
   const context = buildCursorContext(document.getText(), offset, settings);
-  if (context.kind === 'skip') return [];
+  if (context.kind === 'skip') return outcome('skipped');
   const plan = planCursorSpan(context.linePrefix, context.lineSuffix, settings, deps.model.maxCanvas());
 
   const cacheQuery = {
@@ -106,7 +114,7 @@ export async function provideInlineCompletions(
     settingsHash: generationHash(settings),
   };
   const cached = deps.cache.lookup(cacheQuery);
-  if (cached) return toItems(cached, document, context, cursor);
+  if (cached) return outcome('cached', toItems(cached, document, context, cursor));
 
   const ticket = deps.scheduler.begin(document.uri, 'inline', token);
   // A run going for text this request's does not continue can serve no one (document-runs.ts).
@@ -115,11 +123,11 @@ export async function provideInlineCompletions(
   try {
     // An explicit request (the user asked for a suggestion) skips the debounce and the time budget.
     const explicit = params.context?.triggerKind === InlineCompletionTriggerKind.Invoked;
-    if (!explicit && !(await debounce(settings.debounceMs, ticket.signal))) return [];
+    if (!explicit && !(await debounce(settings.debounceMs, ticket.signal))) return outcome(`cancelled while debouncing: ${reason(ticket.signal)}`);
     // The document's run for earlier text may answer this request through the cache once it ends.
-    if (!(await deps.runs.idle(document.uri, ticket.signal))) return [];
+    if (!(await deps.runs.idle(document.uri, ticket.signal))) return outcome(`cancelled waiting for the run before: ${reason(ticket.signal)}`);
     const typedThrough = deps.cache.lookup(cacheQuery);
-    if (typedThrough) return toItems(typedThrough, document, context, cursor);
+    if (typedThrough) return outcome('typed through', toItems(typedThrough, document, context, cursor));
     const budget = explicit || settings.ghostTextBudgetMs <= 0 ? undefined : settings.ghostTextBudgetMs;
     // The run stores its answer in the cache itself: typing on finds it even when this request
     // was superseded or cancelled meanwhile. An explicit request's run (no budget) ends with it.
@@ -132,19 +140,25 @@ export async function provideInlineCompletions(
 
     // Closed or edited while the model ran: the answer belongs to text that is gone.
     const now = deps.documents.get(document.uri);
-    if (ticket.signal.aborted || !now || now.version !== version) return [];
+    if (ticket.signal.aborted || !now || now.version !== version) return outcome(`stale: ${reason(ticket.signal) || `version ${now?.version}`}`);
     // Cut short by the time budget: write the rest (even when what was decided in time, alone, was post-processed away).
     const cut = candidates[0];
     if (cut?.truncated) grow = () => growCompletion(deps, { uri: document.uri, version, context, plan, cacheQuery, cut });
-    return toItems(completions, document, context, cursor);
-  } catch {
+    return outcome(cut?.truncated ? 'answered, growing' : 'answered', toItems(completions, document, context, cursor));
+  } catch (error) {
     // Cancelled, no model, or an engine error (the model service logged and counted it).
-    return [];
+    return outcome(`failed: ${reason(ticket.signal) || (error instanceof Error ? error.message : String(error))}`);
   } finally {
     ticket.done();
     // After done(): growing takes the document's slot, and must not cancel the answer it follows.
     void grow?.();
   }
+}
+
+/** Why a request's signal was aborted ('' while it is not). */
+function reason(signal: AbortSignal): string {
+  if (!signal.aborted) return '';
+  return signal.reason instanceof Error ? signal.reason.message : String(signal.reason);
 }
 
 interface CutShort {
@@ -181,10 +195,13 @@ async function growCompletion(deps: CompletionDeps, s: CutShort): Promise<void> 
       return true;
     });
     // An edit cancels the ticket (main.ts); the check covers one that lands after the last pass.
-    if (!stored || ticket.signal.aborted || deps.documents.get(s.uri)?.version !== s.version) return;
+    const version = deps.documents.get(s.uri)?.version;
+    deps.trace?.(`[trace] ${JSON.stringify({ kind: 'grow', version: s.version, stored, aborted: reason(ticket.signal), now: version })}`);
+    if (!stored || ticket.signal.aborted || version !== s.version) return;
     deps.grew?.(s.uri, s.version);
-  } catch {
+  } catch (error) {
     // Cancelled or failed: the short ghost text stays what it was.
+    deps.trace?.(`[trace] ${JSON.stringify({ kind: 'grow', version: s.version, failed: reason(ticket.signal) || String(error) })}`);
   } finally {
     ticket.done();
   }

@@ -22,7 +22,7 @@ import { WorkerEngine } from '../../model-host/src/worker-engine';
 import { CrossFileContext } from './context-sources/attach';
 import { fillSelectionHandler } from './fill-selection';
 import { provideInlineCompletions } from './inline-completion';
-import { ModelService } from './model-service';
+import { ModelService, TRACE } from './model-service';
 import { completionGrew, cursorMoved, fillSelection, serverStatus, SETTINGS_SECTION, type ServerSettings } from './protocol';
 import { Prefiller } from './prefill';
 import { safeOffset } from './positions';
@@ -156,7 +156,7 @@ connection.languages.inlineCompletion.on((params, token) => {
   // The completion computes the context itself; a warm-up queued before it would only delay it.
   prefiller.cancel(params.textDocument.uri);
   return provideInlineCompletions(params, token, {
-    documents, model, scheduler, runs, cache, settings: () => settings,
+    documents, model, scheduler, runs, cache, settings: () => settings, trace: TRACE ? log : undefined,
     grew: (uri, version) => initialized && void connection.sendNotification(completionGrew, { textDocument: { uri }, version }),
   });
 });

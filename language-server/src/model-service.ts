@@ -262,8 +262,8 @@ export class ModelService {
   }
 }
 
-/** Per-request breakdown lines in the log, for benches and tests (off unless set). */
-const TRACE = process.env.DIFFUSION_INFILL_TRACE === '1';
+/** Per-request breakdown lines in the log, for benches, tests and bug reports (off unless set). */
+export const TRACE = process.env.DIFFUSION_INFILL_TRACE === '1';
 
 /** The engine request for a span plan; infill and prefill build the same one, so a prefill warms
  *  exactly the context ids the completion will use. */

@@ -49,6 +49,8 @@ before(async () => {
     dir,
     vsix,
     machineSettings: modelSettings(),
+    // Each inline request's outcome in the server's log, which a failing step prints.
+    env: { DIFFUSION_INFILL_TRACE: '1' },
     settings: {
       // The word-based suggest widget would also open while typing, and Tab would then accept
       // its item instead of the ghost text; a person using inline completions often turns it off too.
@@ -82,7 +84,12 @@ async function step(name: string, body: () => Promise<void>): Promise<void> {
     await body();
   } catch (e) {
     await browser?.screenshot(`ui-failure-${name}`).catch(() => undefined);
-    keepLogs('ui', dir);
+    const kept = keepLogs('ui', dir);
+    // CI shows the test's output only: the end of the server's log goes with the error.
+    const serverLog = kept.find((f) => f.endsWith('Diffusion-Infill.log'));
+    if (serverLog && e instanceof Error) {
+      e.message += `\n--- the end of the server's log ---\n${fs.readFileSync(serverLog, 'utf8').split('\n').slice(-40).join('\n')}`;
+    }
     throw e;
   }
 }
@@ -101,10 +108,16 @@ async function goToLine(line: number): Promise<void> {
 /** Saves the active editor and returns the file as written, once it differs from `previous`. */
 async function save(previous: string): Promise<string> {
   await page.keyboard.press('Control+s');
+  // The editor's tab stops showing unsaved changes once the write is done; a read before that
+  // may see the file truncated and half-written (CI read a file of fewer than 14 lines).
+  await page.locator('.tab.active.dirty').waitFor({ state: 'detached', timeout: 15_000 });
   const deadline = Date.now() + 15_000;
+  let last: string | undefined;
   for (;;) {
     const now = fs.readFileSync(filePath(), 'utf8');
-    if (now !== previous) return now;
+    // Two equal reads 200 ms apart: the write is over.
+    if (now !== previous && now === last) return now;
+    last = now;
     if (Date.now() > deadline) throw new Error(`${FILE} was not saved with new content within 15 s`);
     await page.waitForTimeout(200);
   }

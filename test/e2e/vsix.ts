@@ -20,7 +20,8 @@ function inputs(): string[] {
   const files = ['package.json', '.vscodeignore', 'README.md', 'LICENSE', 'esbuild.mjs', 'scripts/package.mjs'].map((f) => path.join(repoRoot, f));
   for (const dir of ['extension/src', 'language-server/src', 'model-host/src', 'models/default']) {
     const abs = path.join(repoRoot, dir);
-    if (fs.existsSync(abs)) files.push(...fs.readdirSync(abs).map((f) => path.join(abs, f)));
+    // Recursive: language-server/src/context-sources/ is part of the server bundle too.
+    if (fs.existsSync(abs)) files.push(...fs.readdirSync(abs, { recursive: true, encoding: 'utf8' }).map((f) => path.join(abs, f)));
   }
   return files;
 }
