@@ -6,6 +6,8 @@
 // hidden middle's exact token count (no <|pad|> before it), so the two side by side are the cost of the
 // model deciding the length.
 //   node out/bench/eval.js --jsonl bench/holes-heldout.jsonl [--typed 3]   (the first 3 characters of each middle already typed)
+// The holes of a JSONL file are cursors, completed by the editor's own pipeline (complete-at.ts); the HumanEval sets
+// are the benchmark's spans, asked of the engine directly (their canvas is a plan or the oracle length, not a cursor's).
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -14,7 +16,9 @@ import { parseArgs } from 'node:util';
 import * as zlib from 'node:zlib';
 import { LocalEngine } from '../model-host/src/engine';
 import { CodeTokenizer } from '../model-host/src/tokenizer';
+import { completeAt, requestAt } from '../language-server/src/complete-at';
 import { SETTINGS } from '../language-server/src/protocol';
+import { defaultSettings } from '../language-server/src/settings';
 import { planSelectionSpan } from '../language-server/src/span-policy';
 import type { SamplerOptions } from '../model-host/src/types';
 import type { Hole } from './holes';
@@ -160,12 +164,12 @@ async function main(): Promise<void> {
     });
     const by: Record<string, { n: number; exact: number; sim: number }> = {};
     const tick = progress('holes', holes.length);
+    // Each hole is filled the way the editor fills a cursor there (language-server/src/complete-at.ts):
+    // the server's windows, its plan for the cursor (single- or multi-line, the settings' ceilings), its post-processing.
+    const settings = { ...defaultSettings(repoRoot), ...greedy() };
     for (const [i, h] of holes.entries()) {
-      // A hole inside one line is filled the way the editor fills it: single-line mode, cut at the line break.
-      const singleLine = !h.middle.replace(/\n+$/, '').includes('\n');
-      const canvas = singleLine ? 24 : 64;
-      const r = await engine.infill({ prefix: h.prefix, suffix: h.suffix, canvasLength: canvas, sampler: { ...greedy(), singleLine }, ...WINDOWS });
-      const got = (r.candidates[0]?.text ?? '').trimEnd();
+      const at = requestAt(h.prefix + h.suffix, h.prefix.length, settings);
+      const got = at ? ((await completeAt(at, settings, (request) => engine.infill(request))).completions[0]?.text ?? '').trimEnd() : '';
       const want = h.middle.trimEnd();
       for (const key of ['all', h.language]) {
         const s = (by[key] ??= { n: 0, exact: 0, sim: 0 });

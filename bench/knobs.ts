@@ -1,16 +1,17 @@
-// Cheap engine knobs for single-line ghost text, each with its quality beside its speed (issue 11:
-// no speed-up may cost quality silently). Every variant runs on the same held-out single-line
-// holes with a warm context, as while typing: the document's cache holds the text one character
-// earlier (untimed), so the timed request computes a token or two of context and then its block
-// passes. Requests are the server's (its canvas length, candidates, budgets, sampler settings), changed by
-// one knob at a time; threads are an engine option, so those variants load their own engine.
+// Cheap engine knobs for single-line ghost text, each with its quality beside its speed, so that no
+// speed-up costs quality silently. Every variant runs on the same held-out single-line holes with
+// a warm context, as while typing: the document's cache holds the text one character earlier
+// (untimed), so the timed request computes a token or two of context and then its block passes.
+// Each hole is completed by the editor's pipeline (language-server/src/complete-at.ts: its windows,
+// its plan for the cursor, its post-processing) under the server's settings changed by one knob at
+// a time; threads are an engine option, so those variants load their own engine.
 //   node out/bench/knobs.js [--holes bench/holes-heldout.jsonl,...] [--n 40] [--model DIR] [--out DIR]
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LocalEngine } from '../model-host/src/engine';
-import { defaultSettings, mergeSettings, samplerOptions } from '../language-server/src/settings';
-import { planCursorSpan } from '../language-server/src/span-policy';
+import { completeAt, engineRequest, requestAt } from '../language-server/src/complete-at';
+import { defaultSettings, mergeSettings } from '../language-server/src/settings';
 import { editSimilarity } from './eval';
 import type { Hole } from './holes';
 import { machine, percentile, progress, table, writeResults } from './report';
@@ -56,19 +57,22 @@ async function main(): Promise<void> {
     }
     const engine = engines.get(threads)!;
     const s = mergeSettings(defaultSettings(repoRoot), v.settings);
-    const plan = planCursorSpan('x', '', s);
     const ms: number[] = [];
-    let exact = 0, similarity = 0, passes = 0, computed = 0, modelMs = 0, totalMs = 0;
+    let exact = 0, similarity = 0, passes = 0, computed = 0, modelMs = 0, totalMs = 0, multiLine = 0;
     const tick = progress(v.label, holes.length);
     for (const [i, h] of holes.entries()) {
-      const request = { prefix: h.prefix, suffix: h.suffix, canvasLength: plan.canvasLength, candidates: plan.candidates, sampler: { ...samplerOptions(s), singleLine: true },
-        maxPrefixTokens: s.maxPrefixTokens, maxSuffixTokens: s.maxSuffixTokens, document: `hole-${i}` };
+      const document = `hole-${i}`;
+      const at = requestAt(h.prefix + h.suffix, h.prefix.length, s);
+      const before = requestAt(h.prefix.slice(0, -1) + h.suffix, h.prefix.length - 1, s);
+      if (!at || !before) throw new Error(`hole ${i} looks binary`);
       // Warm: the same document one character earlier, untimed (what the previous keystroke left).
-      await engine.infill({ ...request, prefix: h.prefix.slice(0, -1), canvasLength: 1, candidates: 1, sampler: { ...request.sampler, steps: 1 } });
-      const r = await engine.infill(request);
-      const got = (r.candidates[0]?.text ?? '').trimEnd();
+      const warm = engineRequest(before.plan, { ...before.context, document }, s);
+      await engine.infill({ ...warm, canvasLength: 1, candidates: 1, sampler: { ...warm.sampler, steps: 1 } });
+      const { completions, result: r } = await completeAt(at, s, (request) => engine.infill(request), { document });
+      const got = (completions[0]?.text ?? '').trimEnd();
       exact += got === h.middle.trimEnd() ? 1 : 0;
       similarity += editSimilarity(got, h.middle.trimEnd());
+      multiLine += at.plan.mode === 'multi-line' ? 1 : 0;
       ms.push(r.timings.totalMs);
       passes += r.canvasPasses;
       computed += r.context.computed;
@@ -77,18 +81,18 @@ async function main(): Promise<void> {
       tick(i + 1);
     }
     engine.contextCache?.clear();
-    const row = { label: v.label, threads, canvasLength: plan.canvasLength, candidates: plan.candidates, p50: percentile(ms, 50), p95: percentile(ms, 95),
+    const row = { label: v.label, threads, singleLineCeiling: s.maxTokensSingleLine, candidates: s.candidates, multiLinePlans: multiLine, p50: percentile(ms, 50), p95: percentile(ms, 95),
       exact: exact / holes.length, similarity: similarity / holes.length, canvasPasses: passes / holes.length,
       contextComputed: computed / holes.length, modelShare: modelMs / totalMs };
     results.push(row);
-    rows.push([row.label, row.canvasLength, row.candidates, row.p50.toFixed(0), row.p95.toFixed(0), row.canvasPasses.toFixed(1),
+    rows.push([row.label, row.singleLineCeiling, row.candidates, row.multiLinePlans, row.p50.toFixed(0), row.p95.toFixed(0), row.canvasPasses.toFixed(1),
       row.contextComputed.toFixed(1), `${(100 * row.modelShare).toFixed(0)}%`, `${(100 * row.exact).toFixed(1)}%`, row.similarity.toFixed(3)]);
   }
   for (const e of engines.values()) await e.dispose();
   const md = `## Engine knobs for single-line ghost text (warm context, engine in process)\n\nmodel ${path.basename(modelDir)}; ${holes.length} single-line held-out holes `
     + `(${files.map((f) => path.basename(f)).join(', ')}); ${machine()}; ${new Date().toISOString().slice(0, 10)}. One knob changed from the shipped defaults per row; `
-    + 'latency is the engine\'s (no server, no debounce); quality on the same holes.\n\n'
-    + table(['variant', 'canvas length', 'candidates', 'p50 ms', 'p95 ms', 'block passes (mean)', 'context tokens computed (mean)', 'in the model', 'exact match', 'edit similarity'], rows);
+    + 'latency is the engine\'s (no server, no debounce); quality on the same holes, of the text the editor would show.\n\n'
+    + table(['variant', 'single-line ceiling', 'candidates', 'planned multi-line', 'p50 ms', 'p95 ms', 'block passes (mean)', 'context tokens computed (mean)', 'in the model', 'exact match', 'edit similarity'], rows);
   writeResults(a.out ?? path.join(repoRoot, 'bench/results'), 'bench-knobs', { model: path.basename(modelDir), machine: machine(), date: new Date().toISOString(), holes: holes.length, results }, md);
 }
 

@@ -1,11 +1,12 @@
 // textDocument/inlineCompletion: ghost text at the cursor.
 //
-// One request: cut the context windows, pick single- or multi-line and the canvas lengths,
-// answer from the cache if the user is typing through an earlier completion, otherwise
-// debounce, run the model once through the model service (abortable), post-process each
-// candidate and return them best first. Anything that goes wrong ends in an empty list, never
-// in an error popup: ghost text that does not appear is the right failure mode for an
-// as-you-type feature.
+// The completion itself is complete-at.ts's pipeline (context windows, span plan, one model run,
+// candidates post-processed and ranked), the same one the CLI and the benches run. What is left
+// here is the LSP work around it: answer from the cache if the user is typing through an earlier
+// completion, otherwise debounce, run the model through the document's run (abortable) with the
+// model service as the pipeline's engine, reply with items, and grow a completion the time budget
+// cut short. Anything that goes wrong ends in an empty list, never in an error popup: ghost text
+// that does not appear is the right failure mode for an as-you-type feature.
 
 import {
   InlineCompletionTriggerKind,
@@ -17,17 +18,17 @@ import {
 } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { InfillCandidate } from '../../model-host/src/types';
-import { buildCursorContext, type CursorContext } from './context';
+import { completeAt, rankCandidates, requestAt, type RunInfill } from './complete-at';
+import type { CursorContext } from './context';
 import { toEol } from './line-endings';
 import type { ModelService } from './model-service';
-import { postprocessCompletion } from './postprocess';
 import type { ServerSettings } from './protocol';
 import type { CachedCompletion, CacheQuery, ResultCache } from './result-cache';
 import type { DocumentRuns } from './document-runs';
 import { debounce, type RequestScheduler } from './scheduler';
 import { generationHash } from './settings';
 import { safeOffset } from './positions';
-import { planCursorSpan, type SpanPlan } from './span-policy';
+import type { SpanPlan } from './span-policy';
 
 export interface CompletionDeps {
   documents: TextDocuments<TextDocument>;
@@ -46,25 +47,6 @@ export interface CompletionDeps {
 /** Whether completions apply to this document at all. */
 export function completionsAllowed(settings: ServerSettings, languageId: string): boolean {
   return settings.enable && !settings.disabledLanguages.includes(languageId);
-}
-
-/** Post-processes every candidate (best first, as the engine ranks them), drops empty ones and
- *  duplicates. The texts are LF: the cache keeps them so, toItems converts them. */
-export function rankCandidates(candidates: InfillCandidate[], context: CursorContext, plan: SpanPlan): CachedCompletion[] {
-  const seen = new Set<string>();
-  const out: CachedCompletion[] = [];
-  for (const candidate of candidates) {
-    const text = postprocessCompletion(candidate.text, {
-      mode: plan.mode,
-      linePrefix: context.linePrefix,
-      lineSuffix: context.lineSuffix,
-      suffix: context.suffix,
-    });
-    if (text === null || seen.has(text)) continue;
-    seen.add(text);
-    out.push({ text, confidence: candidate.confidence });
-  }
-  return out;
 }
 
 /** The reply: each completion in the document's line ending, from the cursor. */
@@ -101,9 +83,9 @@ export async function provideInlineCompletions(
   // Clamped to the document and off any surrogate pair: the reply's range is built from it.
   const offset = safeOffset(document, params.position);
   const cursor = document.positionAt(offset);
-  const context = buildCursorContext(document.getText(), offset, settings);
-  if (context.kind === 'skip') return outcome('skipped');
-  const plan = planCursorSpan(context.linePrefix, context.lineSuffix, settings, deps.model.maxCanvas());
+  const at = requestAt(document.getText(), offset, settings, deps.model.maxCanvas());
+  if (!at) return outcome('skipped');
+  const { context, plan } = at;
 
   const cacheQuery = {
     uri: document.uri,
@@ -128,14 +110,16 @@ export async function provideInlineCompletions(
     if (!(await deps.runs.idle(document.uri, ticket.signal))) return outcome(`cancelled waiting for the run before: ${reason(ticket.signal)}`);
     const typedThrough = deps.cache.lookup(cacheQuery);
     if (typedThrough) return outcome('typed through', toItems(typedThrough, document, context, cursor));
-    const budget = explicit || settings.ghostTextBudgetMs <= 0 ? undefined : settings.ghostTextBudgetMs;
+    const timeBudgetMs = explicit || settings.ghostTextBudgetMs <= 0 ? undefined : settings.ghostTextBudgetMs;
+    // The model service is the pipeline's engine: it adds the code from other files for this cursor.
+    const where = { ...context, document: document.uri };
+    const run: RunInfill = (request, signal) => deps.model.run(request, where, settings, signal);
     // The run stores its answer in the cache itself: typing on finds it even when this request
-    // was superseded or cancelled meanwhile. An explicit request's run (no budget) ends with it.
+    // was superseded or cancelled meanwhile. An explicit request's run (no time budget) ends with it.
     const { candidates, completions } = await deps.runs.start(document.uri, cacheQuery, ticket.signal, async (signal) => {
-      const { candidates } = await deps.model.infill(plan, { ...context, document: document.uri }, settings, signal, budget);
-      const completions = rankCandidates(candidates, context, plan);
-      deps.cache.store(cacheQuery, completions);
-      return { candidates, completions };
+      const done = await completeAt(at, settings, run, { document: document.uri, signal, timeBudgetMs });
+      deps.cache.store(cacheQuery, done.completions);
+      return done;
     }, explicit);
 
     // Closed or edited while the model ran: the answer belongs to text that is gone.

@@ -1,14 +1,15 @@
 // The server's one way to the model. It loads the engine for the configured model and device,
 // reloads it when those settings change, and reports every state change to the client as a
 // serverStatus notification; a missing or broken model never takes the server down. And it runs
-// each request: `infill` waits for a load in progress, builds the engine request from the span
-// plan, the context and the settings, times it, reports the latency, and keeps the failure
-// streak, so the handlers only cut the context, plan the span and post-process.
+// each request: `run` waits for a load in progress, adds the code from other files, times it,
+// reports the latency and keeps the failure streak, so the handlers only build the request
+// (complete-at.ts at a cursor; `infill` from a span plan) and post-process.
 
 import { CancelledError, errorText } from '../../model-host/src/errors';
 import type { EngineOptions, InfillCandidate, InfillEngine, InfillRequest, InfillResult, ModelInfo } from '../../model-host/src/types';
 import type { ServerSettings, ServerState, ServerStatusParams } from './protocol';
-import { engineKey, resolveModelPath, samplerOptions } from './settings';
+import { engineRequest } from './complete-at';
+import { engineKey, resolveModelPath } from './settings';
 import type { SpanPlan } from './span-policy';
 
 const MAX_FAILURES_IN_A_ROW = 3;
@@ -107,17 +108,30 @@ export class ModelService {
   }
 
   /**
-   * One request. Throws CancelledError when the signal aborted (whatever the engine threw then),
-   * ModelNotReadyError when there is no model to run, or the engine's error, which counts
-   * towards the failure streak. `budgetMs`: answer within about that long, possibly with the
-   * decided start of each completion (`truncated`). `grow`: this run writes the rest of such an
-   * answer (only the trace tells them apart).
+   * One request for a span plan (Fill Selection, and writing the rest of a cut completion); the
+   * completion at a cursor builds its request in complete-at.ts and comes through `run`.
+   * `timeBudgetMs`: answer within about that long, possibly with the decided start of each
+   * completion (`truncated`). `grow`: this run writes the rest of such an answer (only the trace
+   * tells them apart).
    */
   async infill(
-    plan: SpanPlan, context: InfillContext, settings: ServerSettings, signal: AbortSignal, budgetMs?: number, grow = false,
+    plan: SpanPlan, context: InfillContext, settings: ServerSettings, signal: AbortSignal, timeBudgetMs?: number, grow = false,
   ): Promise<Completion> {
+    const result = await this.run({ ...engineRequest(plan, context, settings), timeBudgetMs }, context, settings, signal, grow);
+    return { candidates: result.candidates, latencyMs: result.latencyMs };
+  }
+
+  /**
+   * Runs one engine request: waits for a load in progress, adds the code from other files for
+   * `context`, times the run and reports its latency. Throws CancelledError when the signal
+   * aborted (whatever the engine threw then), ModelNotReadyError when there is no model to run, or
+   * the engine's error, which counts towards the failure streak.
+   */
+  async run(
+    request: InfillRequest, context: InfillContext, settings: ServerSettings, signal: AbortSignal | undefined, grow = false,
+  ): Promise<InfillResult & { latencyMs: number }> {
     if (this.loading) await this.loading;
-    if (signal.aborted) throw new CancelledError();
+    if (signal?.aborted) throw new CancelledError();
     const engine = this.engine;
     if (!engine || !this.enabled || this.state !== 'ready') {
       const status = this.status();
@@ -126,7 +140,7 @@ export class ModelService {
     const started = performance.now();
     try {
       const extra = this.extraFor(context, settings);
-      const result = await engine.infill({ ...engineRequest(plan, context, settings, extra), timeBudgetMs: budgetMs }, signal);
+      const result = await engine.infill({ ...request, extraContext: extra?.text, maxExtraTokens: extra?.maxTokens }, signal);
       const latencyMs = performance.now() - started;
       this.failures = 0;
       this.noteDevice(result.device);
@@ -134,13 +148,14 @@ export class ModelService {
         { crossFileTokens: result.extraTokens ?? 0, crossFileChunks: result.extraTokens ? extra?.chunks ?? 0 : 0 });
       if (TRACE) {
         // One line per answered request (DIFFUSION_INFILL_TRACE=1): the benches read the breakdown from it.
-        this.log(`[trace] ${JSON.stringify({ kind: 'infill', document: context.document, mode: plan.mode, latencyMs,
+        const mode = request.sampler.singleLine ? 'single-line' : 'multi-line';
+        this.log(`[trace] ${JSON.stringify({ kind: 'infill', document: context.document, mode, latencyMs,
           modelMs: result.timings.modelMs, engineMs: result.timings.totalMs, contextMs: result.timings.contextMs,
           context: result.context, extraTokens: result.extraTokens, canvasPasses: result.canvasPasses, truncated: result.candidates.some((c) => c.truncated), grow })}`);
       }
-      return { candidates: result.candidates, latencyMs };
+      return { ...result, latencyMs };
     } catch (error) {
-      if (signal.aborted || error instanceof CancelledError) throw new CancelledError();
+      if (signal?.aborted || error instanceof CancelledError) throw new CancelledError();
       this.failed(error, engine);
       throw error;
     }
@@ -264,21 +279,3 @@ export class ModelService {
 
 /** Per-request breakdown lines in the log, for benches, tests and bug reports (off unless set). */
 export const TRACE = process.env.DIFFUSION_INFILL_TRACE === '1';
-
-/** The engine request for a span plan; infill and prefill build the same one, so a prefill warms
- *  exactly the context ids the completion will use. */
-function engineRequest(plan: SpanPlan, context: InfillContext, settings: ServerSettings, extra?: { text: string; maxTokens: number }): InfillRequest {
-  return {
-    prefix: context.prefix,
-    suffix: context.suffix,
-    canvasLength: plan.canvasLength,
-    candidates: plan.candidates,
-    sampler: { ...samplerOptions(settings), singleLine: plan.mode === 'single-line' },
-    maxPrefixTokens: settings.maxPrefixTokens,
-    maxSuffixTokens: settings.maxSuffixTokens,
-    document: context.document,
-    reuseContext: settings.cache,
-    extraContext: extra?.text,
-    maxExtraTokens: extra?.maxTokens,
-  };
-}

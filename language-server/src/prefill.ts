@@ -12,11 +12,10 @@
 
 import type { TextDocuments } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { buildCursorContext } from './context';
+import { requestAt } from './complete-at';
 import { completionsAllowed } from './inline-completion';
 import type { ModelService } from './model-service';
 import type { ServerSettings } from './protocol';
-import { planCursorSpan } from './span-policy';
 
 /** Wait after the last cursor move before warming: longer than key repeat, shorter than a pause before typing. */
 const PREFILL_DEBOUNCE_MS = 120;
@@ -68,9 +67,10 @@ export class Prefiller {
     // stale offset would warm a context that is no longer anyone's, replacing the good one).
     if (!document || document.version !== version || !completionsAllowed(settings, document.languageId)) return;
     const text = document.getText();
-    const context = buildCursorContext(text, Math.max(0, Math.min(offset, text.length)), settings);
-    if (context.kind === 'skip') return;
-    const plan = planCursorSpan(context.linePrefix, context.lineSuffix, settings, this.deps.model.maxCanvas());
+    // The same context and plan as the completion that will follow (complete-at.ts).
+    const at = requestAt(text, Math.max(0, Math.min(offset, text.length)), settings, this.deps.model.maxCanvas());
+    if (!at) return;
+    const { context, plan } = at;
     const controller = new AbortController();
     this.running.set(uri, controller);
     try {

@@ -81,7 +81,7 @@ export function generationHash(s: ServerSettings): string {
 }
 
 /** The sampler knobs of one request, straight from the settings. */
-export function samplerOptions(s: ServerSettings): SamplerOptions {
+export function samplerOptions(s: Pick<ServerSettings, 'steps' | 'blockLength' | 'temperature'>): SamplerOptions {
   return {
     steps: s.steps,
     blockLength: s.blockLength,

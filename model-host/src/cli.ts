@@ -4,9 +4,15 @@
 //   diffusion-infill --file F --line L --col C [--end-line L2 --end-col C2] [options]
 //   diffusion-infill --prefix-file P --suffix-file S [options]
 //
-// Lines and columns are 0-based (columns in UTF-16 code units, as in the editor); with --end-line
-// and --end-col the text between the two positions is replaced. Prints one JSON object:
-//   { completion, candidates, timings, forwards, prefixTokens, suffixTokens, model, modelPath, provider, providerNotes, deviceReason }
+// Lines and columns are 0-based (columns in UTF-16 code units, as in the editor). At a cursor the
+// tool runs the editor's own pipeline (language-server/src/complete-at.ts: the settings' context
+// windows, single- or multi-line and the canvas from the settings, the post-processing), so
+// `completion` is the ghost text the editor shows there; --canvas and --single-line override the
+// plan. With --end-line and --end-col the text between the two positions is replaced, and with
+// --prefix-file/--suffix-file the two files are the context: both are one raw engine request
+// (canvas 24 unless --canvas), `completion` the best candidate as the model wrote it.
+// Prints one JSON object:
+//   { completion, completions?, mode?, candidates, timings, forwards, prefixTokens, suffixTokens, model, modelPath, provider, providerNotes, deviceReason }
 // Exit codes: 0 done, 1 failure, 2 bad arguments, 3 the model could not be loaded.
 
 // First: onnxruntime's telemetry is forced off before the engine loads the runtime.
@@ -14,10 +20,16 @@ import './telemetry-off';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+// The one program of the model host that runs the whole request path: the completion pipeline
+// at a cursor is the language server's (it does not load the server, only these modules).
+import { completeAt, requestAt, type CursorRequest } from '../../language-server/src/complete-at';
+import { toEol } from '../../language-server/src/line-endings';
+import type { ServerSettings } from '../../language-server/src/protocol';
+import { defaultSettings } from '../../language-server/src/settings';
 import { LocalEngine } from './engine';
 import { ENGINE_SETTINGS } from './engine-settings';
 import { errorText, ModelLoadError } from './errors';
-import type { ExecutionProviderSetting, InfillRequest } from './types';
+import type { ExecutionProviderSetting, InfillRequest, InfillResult } from './types';
 
 /** The settings' flags come from engine-settings.ts, with the same defaults and ranges as the editor's. */
 const SETTINGS = Object.values(ENGINE_SETTINGS);
@@ -27,7 +39,7 @@ const settingsUsage = SETTINGS.map((spec) => {
 }).join(' ');
 
 const USAGE = `usage: diffusion-infill (--file F --line L --col C [--end-line L --end-col C] | --prefix-file P --suffix-file S)
-  [--model DIR] [--canvas 24] [--candidates 1] [--seed 0] [--single-line] [--threads N]
+  [--model DIR] [--canvas N] [--candidates 1] [--seed 0] [--single-line] [--threads N]
   ${settingsUsage}`;
 
 class UsageError extends Error {}
@@ -119,7 +131,12 @@ function offsetOf(text: string, line: number, col: number, what: string): number
   return starts[line] + col;
 }
 
-function parse(argv: string[]): { modelDir: string; device: ExecutionProviderSetting; threads: number; request: InfillRequest } {
+/** What to run: the editor's pipeline at a cursor, or one raw engine request. */
+type Job =
+  | { kind: 'cursor'; at: CursorRequest; settings: ServerSettings; seed?: number }
+  | { kind: 'request'; request: InfillRequest };
+
+function parse(argv: string[]): { modelDir: string; device: ExecutionProviderSetting; threads: number; job: Job } {
   const { values: v } = parseArgs({
     args: argv,
     strict: true,
@@ -132,6 +149,13 @@ function parse(argv: string[]): { modelDir: string; device: ExecutionProviderSet
       ...Object.fromEntries(SETTINGS.map((spec) => [spec.flag, { type: spec.type === 'boolean' ? 'boolean' : 'string' } as const])),
     },
   });
+  const canvas = int('canvas', v.canvas, 1);
+  const candidates = int('candidates', v.candidates ?? '1', 1) as number;
+  const seed = int('seed', v.seed, 0);
+  const singleLine = v['single-line'] === true;
+  const { device, cache, budgets, ...sampler } = engineSettings(v);
+  const modelDir = path.resolve(v.model ?? path.join(packageRoot(), 'models', 'default'));
+  const threads = int('threads', v.threads, 0) ?? 0;
   let prefix: string;
   let suffix: string;
   if (v.file !== undefined) {
@@ -141,14 +165,20 @@ function parse(argv: string[]): { modelDir: string; device: ExecutionProviderSet
     if (line === undefined || col === undefined) throw new UsageError('--file needs --line and --col');
     const text = readText(v.file);
     const start = offsetOf(text, line, col, 'cursor');
-    let end = start;
-    if (v['end-line'] !== undefined || v['end-col'] !== undefined) {
-      const endLine = int('end-line', v['end-line'], 0);
-      const endCol = int('end-col', v['end-col'], 0);
-      if (endLine === undefined || endCol === undefined) throw new UsageError('a selection needs both --end-line and --end-col');
-      end = offsetOf(text, endLine, endCol, 'selection end');
-      if (end < start) throw new UsageError('the selection ends before it starts');
+    if (v['end-line'] === undefined && v['end-col'] === undefined) {
+      // A cursor: the editor's settings with the flags' values, and its pipeline.
+      const settings: ServerSettings = { ...defaultSettings(packageRoot()), ...sampler, ...budgets, cache, candidates };
+      const at = requestAt(text, start, settings);
+      if (!at) throw new UsageError(`${v.file} looks binary: the editor offers no completion in it`);
+      const mode = singleLine ? 'single-line' : at.plan.mode;
+      const plan = canvas === undefined ? { ...at.plan, mode } : { ...at.plan, mode, maxTokens: canvas, canvasLength: canvas };
+      return { modelDir, device, threads, job: { kind: 'cursor', at: { ...at, plan }, settings, seed } };
     }
+    const endLine = int('end-line', v['end-line'], 0);
+    const endCol = int('end-col', v['end-col'], 0);
+    if (endLine === undefined || endCol === undefined) throw new UsageError('a selection needs both --end-line and --end-col');
+    const end = offsetOf(text, endLine, endCol, 'selection end');
+    if (end < start) throw new UsageError('the selection ends before it starts');
     prefix = text.slice(0, start);
     suffix = text.slice(end);
   } else if (v['prefix-file'] !== undefined || v['suffix-file'] !== undefined) {
@@ -157,19 +187,13 @@ function parse(argv: string[]): { modelDir: string; device: ExecutionProviderSet
   } else {
     throw new UsageError('say where the hole is: --file with --line and --col, or --prefix-file/--suffix-file');
   }
-  const canvasLength = int('canvas', v.canvas ?? '24', 1) as number;
-  const candidates = int('candidates', v.candidates ?? '1', 1) as number;
-  const { device, cache, budgets, ...sampler } = engineSettings(v);
   const request: InfillRequest = {
-    prefix, suffix, canvasLength, candidates, ...budgets,
-    sampler: { ...sampler, seed: int('seed', v.seed, 0), singleLine: v['single-line'] === true },
+    prefix, suffix, canvasLength: canvas ?? 24, candidates, ...budgets,
+    sampler: { ...sampler, seed, singleLine },
     // One request per process: --no-cache only says the context is computed afresh (as it is anyway).
     reuseContext: cache,
   };
-  return {
-    modelDir: path.resolve(v.model ?? path.join(packageRoot(), 'models', 'default')),
-    device, threads: int('threads', v.threads, 0) ?? 0, request,
-  };
+  return { modelDir, device, threads, job: { kind: 'request', request } };
 }
 
 async function main(): Promise<number> {
@@ -183,9 +207,22 @@ async function main(): Promise<number> {
   const engine = new LocalEngine({ modelDir: args.modelDir, provider: args.device, threads: args.threads });
   try {
     const info = await engine.load();
-    const r = await engine.infill(args.request);
+    const job = args.job;
+    let r: InfillResult;
+    let shown: { completion: string; completions?: string[]; mode?: string };
+    if (job.kind === 'cursor') {
+      const seeded = (request: InfillRequest) => engine.infill({ ...request, sampler: { ...request.sampler, seed: job.seed } });
+      const done = await completeAt(job.at, job.settings, seeded);
+      r = done.result;
+      // In the file's line ending, as the editor inserts it.
+      const completions = done.completions.map((c) => toEol(c.text, job.at.context.eol));
+      shown = { completion: completions[0] ?? '', completions, mode: job.at.plan.mode };
+    } else {
+      r = await engine.infill(job.request);
+      shown = { completion: r.candidates[0]?.text ?? '' };
+    }
     const out = {
-      completion: r.candidates[0]?.text ?? '',
+      ...shown,
       candidates: r.candidates,
       timings: r.timings,
       forwards: r.forwards,

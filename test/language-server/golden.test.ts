@@ -8,11 +8,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { buildCursorContext } from '../../language-server/src/context';
-import { rankCandidates, toItems } from '../../language-server/src/inline-completion';
+import { rankCandidates, requestAt } from '../../language-server/src/complete-at';
+import { toItems } from '../../language-server/src/inline-completion';
 import { toLf } from '../../language-server/src/line-endings';
 import { defaultSettings } from '../../language-server/src/settings';
-import { planCursorSpan } from '../../language-server/src/span-policy';
 
 const repoRoot = path.resolve(__dirname, '../../..');
 const goldenDir = path.join(repoRoot, 'test', 'golden');
@@ -99,9 +98,9 @@ function runPipeline(c: GoldenCase): { result: string | null; mode?: string; pre
     maxPrefixTokens: Number(c.options.get('prefix-tokens') ?? defaults.maxPrefixTokens),
     maxSuffixTokens: Number(c.options.get('suffix-tokens') ?? defaults.maxSuffixTokens),
   };
-  const context = buildCursorContext(text, offset, settings);
-  if (context.kind === 'skip') return { result: null };
-  const plan = planCursorSpan(context.linePrefix, context.lineSuffix, settings);
+  const at = requestAt(text, offset, settings);
+  if (!at) return { result: null };
+  const { context, plan } = at;
   const raw = { text: c.raw, confidence: -1, canvasLength: 8, tokens: 1, steps: 1, truncated: false };
   const items = toItems(rankCandidates([raw], context, plan), document, context, document.positionAt(offset));
   const insertText = items[0]?.insertText;

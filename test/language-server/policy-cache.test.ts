@@ -9,7 +9,7 @@ import { decideMode, planCursorSpan, planSelectionSpan } from '../../language-se
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { buildCursorContext } from '../../language-server/src/context';
-import { rankCandidates } from '../../language-server/src/inline-completion';
+import { rankCandidates } from '../../language-server/src/complete-at';
 import { SETTINGS } from '../../language-server/src/protocol';
 
 const repoRoot = path.resolve(__dirname, '../../..');

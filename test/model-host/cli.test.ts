@@ -25,7 +25,10 @@ test('the CLI fills a hole at a cursor, a selection, or between two files, and p
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout);
     assert.equal(typeof out.completion, 'string');
-    assert.equal(out.completion, out.candidates[0].text);
+    // At a cursor the editor's pipeline: the completion is the first post-processed one, in the file's line ending.
+    assert.equal(out.completion, out.completions[0] ?? '');
+    assert.equal(out.mode, 'single-line', 'text after the cursor: one line');
+    assert.ok(out.completions.every((c: string) => !/(^|[^\r])\n/.test(c)), 'CRLF, as the file');
     assert.equal(out.candidates.length, 2);
     assert.ok(out.candidates[0].confidence >= out.candidates[1].confidence, 'best first');
     assert.ok(out.candidates.every((c: { canvasLength: number }) => c.canvasLength === 16));
@@ -41,7 +44,9 @@ test('the CLI fills a hole at a cursor, a selection, or between two files, and p
     fs.writeFileSync(path.join(dir, 's.txt'), '\nprint(y)\n');
     const files = run([...common, '--prefix-file', path.join(dir, 'p.txt'), '--suffix-file', path.join(dir, 's.txt')]);
     assert.equal(files.status, 0, files.stderr);
-    assert.equal(JSON.parse(files.stdout).candidates.length, 2);
+    const raw = JSON.parse(files.stdout);
+    assert.equal(raw.candidates.length, 2);
+    assert.equal(raw.completion, raw.candidates[0].text, "two files: the model's text as it wrote it");
     // One candidate unless asked for more.
     const one = run(common.filter((a, i) => a !== '--candidates' && common[i - 1] !== '--candidates').concat(['--file', file, '--line', '1', '--col', '11']));
     assert.equal(one.status, 0, one.stderr);
