@@ -24,7 +24,8 @@ const LINE_SNAP_FRACTION = 0.5;
 /** Git's heuristic: a NUL in the first 8000 bytes means binary. */
 const BINARY_SNIFF_CHARS = 8000;
 
-export interface WindowBudget {
+/** Token budgets of the two windows (the settings' maxPrefixTokens/maxSuffixTokens). */
+export interface WindowTokens {
   maxPrefixTokens: number;
   maxSuffixTokens: number;
 }
@@ -147,10 +148,10 @@ function firstLine(window: string): string {
 }
 
 /** Prefix and suffix windows around a cursor. */
-export function buildCursorContext(text: string, cursorOffset: number, budget: WindowBudget): CursorContext | NoContext {
+export function buildCursorContext(text: string, cursorOffset: number, windows: WindowTokens): CursorContext | NoContext {
   const offset = snapOffset(text, cursorOffset);
-  const rawPrefix = prefixWindow(text, offset, budget.maxPrefixTokens * CHARS_PER_TOKEN);
-  const rawSuffix = suffixWindow(text, offset, budget.maxSuffixTokens * CHARS_PER_TOKEN);
+  const rawPrefix = prefixWindow(text, offset, windows.maxPrefixTokens * CHARS_PER_TOKEN);
+  const rawSuffix = suffixWindow(text, offset, windows.maxSuffixTokens * CHARS_PER_TOKEN);
   if (looksBinary(text, rawPrefix, rawSuffix)) return { kind: 'skip', reason: 'binary' };
   const prefix = toLf(rawPrefix);
   const suffix = toLf(rawSuffix);
@@ -171,12 +172,12 @@ export function buildSelectionContext(
   text: string,
   startOffset: number,
   endOffset: number,
-  budget: WindowBudget,
+  windows: WindowTokens,
 ): SelectionContext | NoContext {
   const start = snapOffset(text, Math.min(startOffset, endOffset));
   const end = snapOffset(text, Math.max(startOffset, endOffset));
-  const rawPrefix = prefixWindow(text, start, budget.maxPrefixTokens * CHARS_PER_TOKEN);
-  const rawSuffix = suffixWindow(text, end, budget.maxSuffixTokens * CHARS_PER_TOKEN);
+  const rawPrefix = prefixWindow(text, start, windows.maxPrefixTokens * CHARS_PER_TOKEN);
+  const rawSuffix = suffixWindow(text, end, windows.maxSuffixTokens * CHARS_PER_TOKEN);
   const selected = text.slice(start, end);
   if (looksBinary(text, rawPrefix, rawSuffix, selected)) return { kind: 'skip', reason: 'binary' };
   return {

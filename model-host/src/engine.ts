@@ -153,9 +153,9 @@ export class LocalEngine implements InfillEngine {
     // Budgets: the two sentinels, prefix, suffix and the canvas must fit in max_positions.
     const room = manifest.max_positions - 2 - canvas;
     if (room < 0) throw new Error(`A canvas of ${canvas} tokens does not fit the model's ${manifest.max_positions} positions`);
-    for (const budget of ['maxPrefixTokens', 'maxSuffixTokens'] as const) {
-      const n = request[budget];
-      if (!Number.isInteger(n) || n < 0) throw new Error(`${budget} must be a non-negative integer (got ${JSON.stringify(n)})`);
+    for (const field of ['maxPrefixTokens', 'maxSuffixTokens'] as const) {
+      const n = request[field];
+      if (!Number.isInteger(n) || n < 0) throw new Error(`${field} must be a non-negative integer (got ${JSON.stringify(n)})`);
     }
     const maxSuffix = Math.min(request.maxSuffixTokens, Math.floor(room / 4));
     const maxPrefix = Math.min(request.maxPrefixTokens, room - maxSuffix);
@@ -188,7 +188,7 @@ export class LocalEngine implements InfillEngine {
     // All candidates in one batched run: every pass serves each row still writing.
     const { rows, forwards } = await sample(session, state, request.canvasLength, request.candidates ?? 1, request.sampler, {
       special: manifest.special_tokens, shape: contexts.shape, lineBreakTokens: lineBreaks, newlineTokens: newlines, openingTokens, signal,
-      deadline: request.timeBudgetMs === undefined ? undefined : t0 + request.timeBudgetMs,
+      timeBudgetEndsAt: request.timeBudgetMs === undefined ? undefined : t0 + request.timeBudgetMs,
     });
     const candidates = rows.map((r) => this.candidate(r, request.canvasLength, singleLine, healed));
     candidates.sort((a, b) => b.confidence - a.confidence);

@@ -57,7 +57,7 @@ export interface SampleResult {
   logProbs: number[];
   /** Steps this row committed tokens in. */
   steps: number;
-  /** Cut at the deadline: the text goes on, but only its start was decided in time. */
+  /** Cut when the time budget ran out: the text goes on, but only its start was decided in time. */
   truncated: boolean;
 }
 
@@ -78,10 +78,10 @@ export interface SampleContext {
   newlineTokens?: ReadonlySet<number>;
   /** Token healing: the only tokens position 0 may take (those starting with the word the context was cut back by). */
   openingTokens?: readonly number[];
-  /** A time (performance.now()) after which no pass starts: each row ends where its first masked
-   *  position is, and its result says `truncated`. Position 0 is decided before any pass, so every
-   *  row keeps at least one token. */
-  deadline?: number;
+  /** Where the request's time budget ends (performance.now(), from InfillRequest.timeBudgetMs): no
+   *  pass starts after it; each row ends where its first masked position is, and its result says
+   *  `truncated`. Position 0 is decided before any pass, so every row keeps at least one token. */
+  timeBudgetEndsAt?: number;
   signal?: AbortSignal;
 }
 
@@ -149,7 +149,7 @@ export async function sample(
       const todo = live.map((r) => maskedPositions(r.x, mask));
       if (todo.every((m) => m.length === 0)) break;
       await yieldToEventLoop(ctx.signal);
-      if (ctx.deadline !== undefined && performance.now() >= ctx.deadline) {
+      if (ctx.timeBudgetEndsAt !== undefined && performance.now() >= ctx.timeBudgetEndsAt) {
         // Out of time: what is decided from the row's start is its answer.
         for (const r of live) {
           const open = r.x.indexOf(mask);

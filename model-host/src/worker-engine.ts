@@ -3,12 +3,12 @@
 // the language server. (A worker thread shares the process: terminating one during an
 // onnxruntime run aborts everything.)
 //
-// Nothing waits on the worker without a bound. Each request has an id and a deadline: a load has
+// Nothing waits on the worker without a bound. Each request has an id and a kill bound: a load has
 // a fixed one, and a request must see the worker finish a pass (its replies and 'progress'
 // messages) within WatchdogClock's bound of one pass, whatever its settings; a worker that misses
 // one is killed with SIGKILL (a stopped process ignores everything else) and the next request
 // starts a fresh one. A cancelled request is answered at once, whatever state the worker is in;
-// its deadline still runs, so a worker that never acknowledges the cancel is found out too.
+// its kill bound still runs, so a worker that never acknowledges the cancel is found out too.
 //
 // One load at a time: a worker that dies while loading is replaced by the load itself (it tries
 // again), and callers meanwhile wait for that load instead of starting their own; a second load
@@ -16,7 +16,7 @@
 //
 // When the worker dies, requests that did not cause it (or may not have: a kill from outside, a
 // request sent before its death was noticed) are retried once on a fresh worker, so the first
-// request after a death is served, not failed. A request that hit the deadline is not retried: it
+// request after a death is served, not failed. A request that hit its kill bound is not retried: it
 // would hang again. A load that the worker's death interrupts is started again. Crashes in a row
 // (with growing delays) are limited, so a model that kills the runtime every time gives up.
 
@@ -27,7 +27,7 @@ import { CancelledError, ModelLoadError, WorkerLostError, WorkerTimeoutError } f
 import { SharedLoad } from './shared-load';
 import { withTelemetryOff } from './telemetry-off';
 import type { ContextReport, EngineOptions, InfillEngine, InfillRequest, InfillResult, ModelInfo } from './types';
-import { LOAD_BOUND_MS, WatchdogClock } from './watchdog';
+import { LOAD_KILL_BOUND_MS, WatchdogClock } from './watchdog';
 import type { FromWorker, ToWorker, WireError } from './worker-protocol';
 
 /** Crashes in a row (without a successful request between them) after which the engine gives up. */
@@ -39,9 +39,10 @@ const LOAD_ATTEMPTS = 3;
 interface Pending {
   kind: ToWorker['type'];
   worker: ChildProcess;
-  deadline: number;
-  boundMs: number;
-  /** Infill and prefill: the deadline moves on with every sign of progress from the worker. */
+  /** When the watchdog kills the worker unless it shows progress first (Date.now()). */
+  killAt: number;
+  killBoundMs: number;
+  /** Infill and prefill: the kill time moves on with every sign of progress from the worker. */
   extendable: boolean;
   timer: NodeJS.Timeout;
   /** False once the caller has its answer (a cancel); the entry stays until the worker replies. */
@@ -121,7 +122,7 @@ export class WorkerEngine implements InfillEngine {
     const worker = this.worker;
     if (!worker) throw new WorkerLostError('The model worker stopped before the request reached it');
     const id = this.nextId++;
-    const reply = this.request<ContextReport>(worker, { type: 'prefill', id, request }, this.clock.silenceBound());
+    const reply = this.request<ContextReport>(worker, { type: 'prefill', id, request }, this.clock.killBoundMs());
     const onAbort = () => {
       this.post(worker, { type: 'cancel', id });
       this.answer(id, new CancelledError());
@@ -163,7 +164,7 @@ export class WorkerEngine implements InfillEngine {
     const worker = this.worker;
     if (!worker) throw new WorkerLostError('The model worker stopped before the request reached it');
     const id = this.nextId++;
-    const reply = this.request<InfillResult>(worker, { type: 'infill', id, request }, this.clock.silenceBound());
+    const reply = this.request<InfillResult>(worker, { type: 'infill', id, request }, this.clock.killBoundMs());
     const onAbort = () => {
       this.post(worker, { type: 'cancel', id });
       this.answer(id, new CancelledError());
@@ -223,7 +224,7 @@ export class WorkerEngine implements InfillEngine {
     worker.on('error', (error) => this.lost(worker, `error: ${error.message}`));
     worker.on('exit', (code, signal) => this.lost(worker, signal ? `signal ${signal}` : `exit code ${code}`));
     try {
-      const loaded = await this.request<{ info: ModelInfo; passMs?: number }>(worker, { type: 'load', id: this.nextId++, options: { cpuArena: false, ...this.options } }, LOAD_BOUND_MS);
+      const loaded = await this.request<{ info: ModelInfo; passMs?: number }>(worker, { type: 'load', id: this.nextId++, options: { cpuArena: false, ...this.options } }, LOAD_KILL_BOUND_MS);
       this.clock.measured(loaded.passMs);
       return loaded.info;
     } catch (error) {
@@ -236,24 +237,24 @@ export class WorkerEngine implements InfillEngine {
     }
   }
 
-  private request<T>(worker: ChildProcess, message: Exclude<ToWorker, { type: 'forget' }>, boundMs: number): Promise<T> {
+  private request<T>(worker: ChildProcess, message: Exclude<ToWorker, { type: 'forget' }>, killBoundMs: number): Promise<T> {
     // The worker runs requests one at a time: this one's clock starts when those before it end.
-    const ahead = [...this.pending.values()].filter((p) => p.worker === worker).map((p) => p.deadline);
-    const deadline = Math.max(Date.now(), ...ahead) + boundMs;
+    const ahead = [...this.pending.values()].filter((p) => p.worker === worker).map((p) => p.killAt);
+    const killAt = Math.max(Date.now(), ...ahead) + killBoundMs;
     const extendable = message.type !== 'load' && message.type !== 'cancel';
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => this.timedOut(message.id, worker), deadline - Date.now());
-      this.pending.set(message.id, { kind: message.type, worker, deadline, boundMs, extendable, timer, open: true, resolve: resolve as (value: never) => void, reject });
+      const timer = setTimeout(() => this.timedOut(message.id, worker), killAt - Date.now());
+      this.pending.set(message.id, { kind: message.type, worker, killAt, killBoundMs, extendable, timer, open: true, resolve: resolve as (value: never) => void, reject });
       this.post(worker, message);
     });
   }
 
   private post(worker: ChildProcess, message: ToWorker): void {
-    // A worker that is exiting drops the message; its 'exit' event (or the deadline) fails what it had.
+    // A worker that is exiting drops the message; its 'exit' event (or the kill bound) fails what it had.
     if (worker.connected) worker.send(message, (error) => error && this.lost(worker, `send failed: ${error.message}`));
   }
 
-  /** Answers the caller now; the entry (and its deadline) stays until the worker replies. */
+  /** Answers the caller now; the entry (and its kill time) stays until the worker replies. */
   private answer(id: number, error: Error): void {
     const p = this.pending.get(id);
     if (!p?.open) return;
@@ -282,12 +283,12 @@ export class WorkerEngine implements InfillEngine {
     for (const [id, p] of this.pending) {
       if (p.worker !== worker || !p.extendable) continue;
       clearTimeout(p.timer);
-      p.deadline = now + p.boundMs;
-      p.timer = setTimeout(() => this.timedOut(id, worker), p.boundMs);
+      p.killAt = now + p.killBoundMs;
+      p.timer = setTimeout(() => this.timedOut(id, worker), p.killBoundMs);
     }
   }
 
-  /** A deadline passed: the worker is hung. Kill it, fail this request, retry the others elsewhere. */
+  /** A kill bound passed: the worker is hung. Kill it, fail this request, retry the others elsewhere. */
   private timedOut(id: number, worker: ChildProcess): void {
     const p = this.pending.get(id);
     if (!p) return;
@@ -297,7 +298,7 @@ export class WorkerEngine implements InfillEngine {
         + 'it was killed and the next request starts a new one'));
     }
     // For infill and prefill the bound is counted from the last pass the worker finished.
-    process.stderr.write(`[model worker] pid ${worker.pid} did not answer ${p.kind} request ${id} within ${p.boundMs} ms; killing it\n`);
+    process.stderr.write(`[model worker] pid ${worker.pid} did not answer ${p.kind} request ${id} within ${p.killBoundMs} ms; killing it\n`);
     worker.kill('SIGKILL');
     this.lost(worker, 'killed by the watchdog');
   }
