@@ -1,7 +1,7 @@
 // Bundles the four programs of the extension into dist/:
 //   dist/extension.js  the VS Code client          (extension/src/main.ts)
 //   dist/server.js     the language server          (language-server/src/main.ts)
-//   dist/worker.js     the model host's worker      (model-host/src/worker.ts; the server finds it next to itself)
+//   dist/worker.js     the model host's worker      (model-host/src/worker/worker.ts; the server finds it next to itself)
 //   dist/cli.js        the command-line infill tool (model-host/src/cli.ts)
 // onnxruntime-node stays external everywhere: it loads native binaries from its own package folder.
 // `vscode` exists only inside the extension host, so it is external to the client bundle.
@@ -30,7 +30,7 @@ const SHEBANG = '#!/usr/bin/env node';
 const targets = [
   { name: 'extension', entry: 'extension/src/main.ts', outfile: 'dist/extension.js', external: ['vscode', 'onnxruntime-node'] },
   { name: 'server', entry: 'language-server/src/main.ts', outfile: 'dist/server.js', external: ['onnxruntime-node'] },
-  { name: 'worker', entry: 'model-host/src/worker.ts', outfile: 'dist/worker.js', external: ['onnxruntime-node'] },
+  { name: 'worker', entry: 'model-host/src/worker/worker.ts', outfile: 'dist/worker.js', external: ['onnxruntime-node'] },
   { name: 'cli', entry: 'model-host/src/cli.ts', outfile: 'dist/cli.js', external: ['onnxruntime-node'], executable: true },
 ];
 

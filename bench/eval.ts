@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as zlib from 'node:zlib';
 import { LocalEngine } from '../model-host/src/engine';
-import { CodeTokenizer } from '../model-host/src/tokenizer';
+import { CodeTokenizer } from '../model-host/src/model/tokenizer';
 import { completeAt, requestAt } from '../language-server/src/complete-at';
 import { SETTINGS } from '../language-server/src/protocol';
 import { defaultSettings } from '../language-server/src/settings';

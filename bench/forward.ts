@@ -8,11 +8,11 @@
 //   node out/bench/forward.js [--model DIR] [--runs 30] [--threads 0]
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { contextPass } from '../model-host/src/context-cache';
-import { emptyKv, repeatKv, truncateKv } from '../model-host/src/kv-cache';
-import { loadManifest } from '../model-host/src/manifest';
-import { blockPass } from '../model-host/src/sampler';
-import { ModelSession } from '../model-host/src/session';
+import { contextPass } from '../model-host/src/decoding/context-cache';
+import { emptyKv, repeatKv, truncateKv } from '../model-host/src/decoding/kv-cache';
+import { loadManifest } from '../model-host/src/model/manifest';
+import { blockPass } from '../model-host/src/decoding/sampler';
+import { ModelSession } from '../model-host/src/model/session';
 import { machine, percentile, table, writeResults } from './report';
 
 const repoRoot = path.resolve(__dirname, '../..');

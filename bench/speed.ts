@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LocalEngine } from '../model-host/src/engine';
-import { ENGINE_SETTINGS } from '../model-host/src/engine-settings';
+import { ENGINE_SETTINGS } from '../model-host/src/settings/engine-settings';
 import type { InfillRequest, SamplerOptions } from '../model-host/src/types';
 import { makeHoles, type Hole } from './holes';
 import { machine, percentile, progress, table, writeResults } from './report';

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LocalEngine } from '../model-host/src/engine';
-import { ENGINE_SETTINGS } from '../model-host/src/engine-settings';
+import { ENGINE_SETTINGS } from '../model-host/src/settings/engine-settings';
 import { completeAt, engineRequest, requestAt } from '../language-server/src/complete-at';
 import { editSimilarity } from './eval';
 import type { Hole } from './holes';

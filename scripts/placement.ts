@@ -39,8 +39,8 @@ export interface PlacementReport {
 /** Opens the model on `device` in a child process with onnxruntime's verbose log, and reads the placement. */
 export function placement(modelDir: string, device: string, env: NodeJS.ProcessEnv = process.env): PlacementReport {
   const child = `
-    const { loadManifest } = require(${JSON.stringify(path.join(__dirname, '..', 'model-host', 'src', 'manifest.js'))});
-    const { ModelSession } = require(${JSON.stringify(path.join(__dirname, '..', 'model-host', 'src', 'session.js'))});
+    const { loadManifest } = require(${JSON.stringify(path.join(__dirname, '..', 'model-host', 'src', 'model', 'manifest.js'))});
+    const { ModelSession } = require(${JSON.stringify(path.join(__dirname, '..', 'model-host', 'src', 'model', 'session.js'))});
     ModelSession.open(loadManifest(process.argv[1]), process.argv[2], 1, true, 0).then(async (s) => {
       process.stdout.write(JSON.stringify({ provider: s.provider, notes: s.notes }));
       await s.release();

@@ -29,7 +29,7 @@ from sample import autoregressive, infill
 
 EVAL_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "eval", "humaneval-infilling")
 # The context windows the product reads: the settings table's maxPrefixTokens / maxSuffixTokens
-# (model-host/src/engine-settings.ts, their one home; the engine has no defaults of its own).
+# (model-host/src/settings/engine-settings.ts, their one home; the engine has no defaults of its own).
 PREFIX_TOKENS, SUFFIX_TOKENS, CHARS_PER_TOKEN_MAX = 320, 64, 8
 SETS = {"single": ("HumanEval-SingleLineInfilling.jsonl.gz", 24), "multi": ("HumanEval-MultiLineInfilling.jsonl.gz", 64),
         "random": ("HumanEval-RandomSpanInfillingLight.jsonl.gz", 48)}

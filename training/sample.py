@@ -2,7 +2,7 @@
 The reference samplers in PyTorch, on the contract's layout (models/CONTRACT.md).
 
 infill(): block diffusion, LLaDA's low-confidence remasking in blocks that are bidirectional inside
-and causal across. model-host/src/sampler.ts implements the same steps:
+and causal across. model-host/src/decoding/sampler.ts implements the same steps:
   - one causal pass over the context; its last logits predict the first token (token shift), which
     is committed before any block pass (nothing in the block can change that prediction);
   - the completion is written in blocks of `block_length` <|mask|> tokens, left to right; each step

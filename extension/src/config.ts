@@ -3,7 +3,7 @@
 // their keys, types and defaults come from the table in language-server/src/protocol.ts.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { acceptSetting } from '../../model-host/src/setting-spec';
+import { acceptSetting } from '../../model-host/src/settings/setting-spec';
 import { CLIENT_SETTINGS, SETTINGS, SETTINGS_SECTION, type ClientSettingName, type ServerSettings } from '../../language-server/src/protocol';
 
 /** The settings as the client sends them: every contributed one. The context-window budgets are

@@ -102,7 +102,7 @@ export const PREFIX_START_STEP_CHARS = 2048;
  *  much, at the start of a line. The start is rounded down to a multiple of the step so that it
  *  stays put while the user types: the engine reuses the context's keys and values only up to
  *  the first token that changed, and then cuts the prefix by tokens in whole steps of lines
- *  counted from this start (model-host/src/prompt.ts). */
+ *  counted from this start (model-host/src/decoding/prompt.ts). */
 function prefixWindow(text: string, end: number, maxChars: number): string {
   if (maxChars <= 0) return '';
   let start = Math.max(0, end - maxChars);

@@ -18,7 +18,7 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { errorText } from '../../model-host/src/errors';
-import { WorkerEngine } from '../../model-host/src/worker-engine';
+import { WorkerEngine } from '../../model-host/src/worker/worker-engine';
 import { CrossFileContext } from './context-sources/attach';
 import { fillSelectionHandler } from './fill-selection';
 import { provideInlineCompletions } from './inline-completion';
@@ -67,7 +67,7 @@ let canPullConfiguration = false;
 let canRegisterConfiguration = false;
 
 const model = new ModelService(
-  // The engine runs in a child process (model-host/src/worker-engine.ts), so that model passes
+  // The engine runs in a child process (model-host/src/worker/worker-engine.ts), so that model passes
   // never block this JSON-RPC loop and a native crash never takes the server down.
   (options) => new WorkerEngine(options),
   packageRoot,

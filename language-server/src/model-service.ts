@@ -253,7 +253,7 @@ export class ModelService {
     this.failures = 0;
     let engine: InfillEngine | undefined;
     try {
-      // The engine checks the folder and model.json (model-host/src/manifest.ts); its messages
+      // The engine checks the folder and model.json (model-host/src/model/manifest.ts); its messages
       // name the file and what is wrong.
       engine = this.createEngine({ modelDir, provider: settings.device });
       const info = await engine.load();

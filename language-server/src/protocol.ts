@@ -4,15 +4,15 @@
 // editors can use the server without the messages: inline completion is plain LSP 3.18.
 
 import { NotificationType, RequestType, TextDocumentIdentifier, Position, Range, TextEdit } from 'vscode-languageserver-protocol';
-import { ENGINE_SETTINGS } from '../../model-host/src/engine-settings';
-import type { SettingSpec, SettingValue } from '../../model-host/src/setting-spec';
+import { ENGINE_SETTINGS } from '../../model-host/src/settings/engine-settings';
+import type { SettingSpec, SettingValue } from '../../model-host/src/settings/setting-spec';
 
 /** The configuration section: settings are `diffusionInfill.<key>`. */
 export const SETTINGS_SECTION = 'diffusionInfill';
 
 /**
  * Every setting, by the field name the server uses, in the order VS Code lists them. The engine's
- * knobs are declared in model-host/src/engine-settings.ts (the CLI needs them too) and only
+ * knobs are declared in model-host/src/settings/engine-settings.ts (the CLI needs them too) and only
  * placed here. Ranges are the ones the settings UI enforces; the server clamps to the same.
  */
 export const SETTINGS = {

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { acceptSetting } from '../../model-host/src/setting-spec';
+import { acceptSetting } from '../../model-host/src/settings/setting-spec';
 import type { SamplerOptions } from '../../model-host/src/types';
 import { SETTINGS, type ServerSettings, type SettingName } from './protocol';
 

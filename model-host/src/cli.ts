@@ -16,7 +16,7 @@
 // Exit codes: 0 done, 1 failure, 2 bad arguments, 3 the model could not be loaded.
 
 // First: onnxruntime's telemetry is forced off before the engine loads the runtime.
-import './telemetry-off';
+import './model/telemetry-off';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -27,7 +27,7 @@ import { toEol } from '../../language-server/src/line-endings';
 import type { ServerSettings } from '../../language-server/src/protocol';
 import { defaultSettings } from '../../language-server/src/settings';
 import { LocalEngine } from './engine';
-import { ENGINE_SETTINGS } from './engine-settings';
+import { ENGINE_SETTINGS } from './settings/engine-settings';
 import { errorText, ModelLoadError } from './errors';
 import type { ExecutionProviderSetting, InfillRequest, InfillResult } from './types';
 

@@ -3,15 +3,15 @@
 // batched sampler run for all candidate canvases, decoding, ranking).
 
 import * as fs from 'node:fs';
-import { ContextCache } from './context-cache';
+import { ContextCache } from './decoding/context-cache';
 import { CancelledError, errorText, ModelLoadError } from './errors';
-import { loadManifest, windowTokens, type ModelFiles } from './manifest';
-import { mean } from './logits';
-import { buildContext, type PromptIds } from './prompt';
-import { sample, type SampleResult } from './sampler';
-import { ModelSession } from './session';
-import { SharedLoad } from './shared-load';
-import { CodeTokenizer } from './tokenizer';
+import { loadManifest, windowTokens, type ModelFiles } from './model/manifest';
+import { mean } from './decoding/logits';
+import { buildContext, type PromptIds } from './decoding/prompt';
+import { sample, type SampleResult } from './decoding/sampler';
+import { ModelSession } from './model/session';
+import { SharedLoad } from './model/shared-load';
+import { CodeTokenizer } from './model/tokenizer';
 import type { ContextReport, EngineOptions, InfillCandidate, InfillEngine, InfillRequest, InfillResult, ModelInfo } from './types';
 
 export class LocalEngine implements InfillEngine {

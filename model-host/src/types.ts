@@ -1,6 +1,6 @@
 // The engine's public shapes, shared by the model host, its worker, the CLI and the language server.
 
-import type { DEVICES } from './engine-settings';
+import type { DEVICES } from './settings/engine-settings';
 
 /** Knobs of the block sampler. Every field is a user setting or derived from one. */
 export interface SamplerOptions {

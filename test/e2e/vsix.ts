@@ -20,7 +20,7 @@ function inputs(): string[] {
   const files = ['package.json', '.vscodeignore', 'README.md', 'LICENSE', 'esbuild.mjs', 'scripts/package.mjs'].map((f) => path.join(repoRoot, f));
   for (const dir of ['extension/src', 'language-server/src', 'model-host/src', 'models/default']) {
     const abs = path.join(repoRoot, dir);
-    // Recursive: language-server/src/context-sources/ is part of the server bundle too.
+    // Recursive: language-server/src/context-sources/ and model-host/src's folders are in the bundles too.
     if (fs.existsSync(abs)) files.push(...fs.readdirSync(abs, { recursive: true, encoding: 'utf8' }).map((f) => path.join(abs, f)));
   }
   return files;

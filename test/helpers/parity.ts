@@ -4,11 +4,11 @@
 // contextPass (the causal mask) and blockPass (one block of 12 masks, nothing pending: the block's
 // mask and positions).
 import * as fs from 'node:fs';
-import { contextPass } from '../../model-host/src/context-cache';
-import { emptyKv } from '../../model-host/src/kv-cache';
-import { loadManifest } from '../../model-host/src/manifest';
-import { blockPass } from '../../model-host/src/sampler';
-import { ModelSession } from '../../model-host/src/session';
+import { contextPass } from '../../model-host/src/decoding/context-cache';
+import { emptyKv } from '../../model-host/src/decoding/kv-cache';
+import { loadManifest } from '../../model-host/src/model/manifest';
+import { blockPass } from '../../model-host/src/decoding/sampler';
+import { ModelSession } from '../../model-host/src/model/session';
 import type { ExecutionProviderSetting } from '../../model-host/src/types';
 import * as path from 'node:path';
 

@@ -6,12 +6,12 @@ import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CONTEXT_CHUNK, ContextCache, contextPass } from '../../model-host/src/context-cache';
-import { appendKv, emptyKv, KV_HEADROOM, repeatKv, truncateKv, type KvCache } from '../../model-host/src/kv-cache';
-import { loadManifest, type ModelFiles } from '../../model-host/src/manifest';
-import { blockPass, type ContextState, type Model } from '../../model-host/src/sampler';
-import { ModelSession } from '../../model-host/src/session';
-import { CodeTokenizer } from '../../model-host/src/tokenizer';
+import { CONTEXT_CHUNK, ContextCache, contextPass } from '../../model-host/src/decoding/context-cache';
+import { appendKv, emptyKv, KV_HEADROOM, repeatKv, truncateKv, type KvCache } from '../../model-host/src/decoding/kv-cache';
+import { loadManifest, type ModelFiles } from '../../model-host/src/model/manifest';
+import { blockPass, type ContextState, type Model } from '../../model-host/src/decoding/sampler';
+import { ModelSession } from '../../model-host/src/model/session';
+import { CodeTokenizer } from '../../model-host/src/model/tokenizer';
 import { modelsDir } from '../helpers/paths';
 
 let files: ModelFiles;

@@ -3,7 +3,7 @@
 // branch that no hardware here can take; and which providers each setting tries.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { timePass, verdict, wantedProviders } from '../../model-host/src/device';
+import { timePass, verdict, wantedProviders } from '../../model-host/src/model/device';
 
 /** A pass that takes the next of `ms` (busy-waiting keeps the timing honest). */
 function passes(ms: number[]): () => Promise<void> {

@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { LocalEngine } from '../../model-host/src/engine';
 import { CancelledError } from '../../model-host/src/errors';
-import { ENGINE_SETTINGS } from '../../model-host/src/engine-settings';
+import { ENGINE_SETTINGS } from '../../model-host/src/settings/engine-settings';
 import type { InfillRequest, SamplerOptions } from '../../model-host/src/types';
 import { modelsDir } from '../helpers/paths';
 

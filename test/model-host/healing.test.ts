@@ -4,8 +4,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LocalEngine } from '../../model-host/src/engine';
-import { ENGINE_SETTINGS } from '../../model-host/src/engine-settings';
-import { CodeTokenizer } from '../../model-host/src/tokenizer';
+import { ENGINE_SETTINGS } from '../../model-host/src/settings/engine-settings';
+import { CodeTokenizer } from '../../model-host/src/model/tokenizer';
 import type { InfillRequest } from '../../model-host/src/types';
 import { modelsDir } from '../helpers/paths';
 

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { LocalEngine } from '../../model-host/src/engine';
 import { ModelLoadError } from '../../model-host/src/errors';
-import { checkGraph, loadManifest } from '../../model-host/src/manifest';
+import { checkGraph, loadManifest } from '../../model-host/src/model/manifest';
 import { modelsDir } from '../helpers/paths';
 
 const tiny = path.join(modelsDir, 'tiny');

@@ -6,8 +6,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadManifest } from '../../model-host/src/manifest';
-import { cappedWindow, MAX_WINDOW_TOKENS } from '../../model-host/src/model-paths';
+import { loadManifest } from '../../model-host/src/model/manifest';
+import { cappedWindow, MAX_WINDOW_TOKENS } from '../../model-host/src/model/model-paths';
 import { repoRoot, tinyModel } from '../helpers/paths';
 
 const SECRET = 'TOP-SECRET-CONTENTS 12345';

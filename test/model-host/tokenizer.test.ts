@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CodeTokenizer } from '../../model-host/src/tokenizer';
+import { CodeTokenizer } from '../../model-host/src/model/tokenizer';
 import { modelsDir, repoRoot } from '../helpers/paths';
 
 const tiny = path.join(modelsDir, 'tiny');
@@ -37,7 +37,7 @@ test('decode drops special ids and takes an empty list', () => {
 });
 
 test('the head and tail of a long text tokenize as the same slice of the whole', () => {
-  const source = fs.readFileSync(path.join(repoRoot, 'model-host/src/sampler.ts'), 'utf8');
+  const source = fs.readFileSync(path.join(repoRoot, 'model-host/src/decoding/sampler.ts'), 'utf8');
   for (const text of [source.repeat(3), source.replace(/\n/g, '\r\n').repeat(2), 'x'.repeat(5000), '\n\n\n'.repeat(2000)]) {
     const all = tok.encode(text);
     for (const max of [0, 1, 50, 400]) {

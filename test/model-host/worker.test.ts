@@ -1,15 +1,15 @@
-// WorkerEngine: the engine in a child process (the compiled out/model-host/src/worker.js).
+// WorkerEngine: the engine in a child process (the compiled out/model-host/src/worker/worker.js).
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { CancelledError } from '../../model-host/src/errors';
-import { WorkerEngine } from '../../model-host/src/worker-engine';
-import { ENGINE_SETTINGS } from '../../model-host/src/engine-settings';
+import { WorkerEngine } from '../../model-host/src/worker/worker-engine';
+import { ENGINE_SETTINGS } from '../../model-host/src/settings/engine-settings';
 import type { InfillRequest } from '../../model-host/src/types';
 import { repoRoot, tinyModel } from '../helpers/paths';
 
 const tiny = tinyModel;
-const workerScript = path.join(repoRoot, 'out/model-host/src/worker.js');
+const workerScript = path.join(repoRoot, 'out/model-host/src/worker/worker.js');
 const req = (canvas: number, steps: number): InfillRequest => ({
   prefix: 'function add(a: number, b: number): number {\n  return ', suffix: ';\n}\n', canvasLength: canvas,
   sampler: { steps, blockLength: 8, temperature: 0, minTokens: 64 },
@@ -17,7 +17,7 @@ const req = (canvas: number, steps: number): InfillRequest => ({
 });
 
 test('the default worker script is worker.js next to the client', () => {
-  // Compiled tests run the client from out/model-host/src/, where tsc also puts worker.js.
+  // Compiled tests run the client from out/model-host/src/worker/, where tsc also puts worker.js.
   const engine = new WorkerEngine({ modelDir: tiny, provider: 'cpu' });
   assert.equal((engine as unknown as { workerScript: string }).workerScript, workerScript);
 });

@@ -8,7 +8,7 @@
 //
 // chunks one after the other, least similar first, so the best one is nearest the code; then
 // the model's usual `<|suffix|> suffix <|prefix|> prefix`. The engine cuts the text to the token
-// budget keeping its end (model-host/src/prompt.ts).
+// budget keeping its end (model-host/src/decoding/prompt.ts).
 
 import { CHUNK_LINES, identifiers, similarity, type Chunk } from './chunks';
 

@@ -8,7 +8,7 @@
 // Both go through the WorkspaceFilter: only workspace files, not excluded, not too large.
 //
 // Stability is what keeps typing cheap: the engine reuses a document's context keys and values
-// only up to the first token that changed (model-host/src/context-cache.ts), and this text comes
+// only up to the first token that changed (model-host/src/decoding/context-cache.ts), and this text comes
 // first. So the chosen text is pinned per document and chosen again only when the cursor moves
 // to another region (more than REGION_LINES lines away), the user comes back from another
 // document, the settings change, or the client's definitions arrive for the first time in a region.

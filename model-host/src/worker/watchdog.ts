@@ -8,7 +8,7 @@
 // slow CPU is not killed for being slow, and has a floor, so a tiny model is not killed for one
 // scheduling hiccup.
 
-import type { InfillResult } from './types';
+import type { InfillResult } from '../types';
 
 /** No request is presumed hung sooner than this (tests lower it with DIFFUSION_INFILL_WATCHDOG_FLOOR_MS). */
 const DEFAULT_FLOOR_MS = 10_000;

@@ -3,12 +3,12 @@
 // its request between sampler steps (the sampler yields to the event loop after every step, which
 // is when this process reads its messages). When the parent goes away, so does this process.
 // First: onnxruntime's telemetry is forced off before the engine loads the runtime.
-import './telemetry-off';
+import '../model/telemetry-off';
 import * as path from 'node:path';
-import { collectAll, collectYoung } from './collect';
-import { LocalEngine } from './engine';
-import { errorText, ModelLoadError } from './errors';
-import type { InfillResult, ModelInfo } from './types';
+import { collectAll, collectYoung } from '../decoding/collect';
+import { LocalEngine } from '../engine';
+import { errorText, ModelLoadError } from '../errors';
+import type { InfillResult, ModelInfo } from '../types';
 import { HEARTBEAT_MS } from './watchdog';
 import type { FromWorker, ToWorker, WireError } from './worker-protocol';
 

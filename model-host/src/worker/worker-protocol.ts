@@ -1,5 +1,5 @@
 // Messages between WorkerEngine (the caller's process) and worker.ts (the model's child process).
-import type { ContextReport, EngineOptions, InfillRequest, InfillResult, ModelInfo } from './types';
+import type { ContextReport, EngineOptions, InfillRequest, InfillResult, ModelInfo } from '../types';
 
 export type ToWorker =
   | { type: 'load'; id: number; options: EngineOptions }

@@ -6,7 +6,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ModelLoadError } from './errors';
+import { ModelLoadError } from '../errors';
 
 /** model.json is a few kilobytes; anything much larger is not one. */
 const MAX_MANIFEST_BYTES = 1024 * 1024;

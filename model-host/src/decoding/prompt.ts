@@ -13,8 +13,8 @@
 // start of the context from one keystroke to the next. It keeps its end when cut (its best chunk
 // is last, next to the code).
 
-import type { SpecialTokens } from './manifest';
-import type { CodeTokenizer } from './tokenizer';
+import type { SpecialTokens } from '../model/manifest';
+import type { CodeTokenizer } from '../model/tokenizer';
 
 /** The prefix's start moves in steps of this many lines (about 100-200 tokens of code). */
 const PREFIX_STEP_LINES = 16;

@@ -6,13 +6,13 @@
 // Before onnxruntime-node loads: its telemetry stays off in every process that opens a session.
 import './telemetry-off';
 import * as ort from 'onnxruntime-node';
-import type { ExecutionProviderSetting } from './types';
-import { errorText, ModelLoadError } from './errors';
+import type { ExecutionProviderSetting } from '../types';
+import { errorText, ModelLoadError } from '../errors';
 import { firstLine as conciseLine, sessionOptions, timePass, unavailable, verdict, wantedProviders, type ProbeTime, type SessionTuning } from './device';
 import { checkGraph, type ModelFiles } from './manifest';
-import type { KvCache } from './kv-cache';
+import type { KvCache } from '../decoding/kv-cache';
 
-export type { KvCache } from './kv-cache';
+export type { KvCache } from '../decoding/kv-cache';
 
 export interface ForwardInput {
   batch: number;

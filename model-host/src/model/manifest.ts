@@ -4,7 +4,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ModelLoadError } from './errors';
+import { ModelLoadError } from '../errors';
 import { cappedWindow, fileInsideModel, MAX_TOKENIZER_BYTES, readManifestJson, realModelFolder } from './model-paths';
 
 const MANIFEST_FORMAT = 'diffusion-infill-model/2';

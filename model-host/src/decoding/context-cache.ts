@@ -10,7 +10,7 @@
 import { collectAll } from './collect';
 import { appendKv, emptyKv, KV_HEADROOM, kvBytes, kvBytesPerPosition, passMask, truncateKv, type KvCache, type KvShape } from './kv-cache';
 import type { ContextState, Model } from './sampler';
-import type { ForwardOutput } from './session';
+import type { ForwardOutput } from '../model/session';
 
 export interface ContextStats {
   /** Context tokens in this request. */

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import './telemetry-off';
 import * as ort from 'onnxruntime-node';
-import type { ExecutionProviderSetting } from './types';
+import type { ExecutionProviderSetting } from '../types';
 
 /** GPU providers `auto` tries on each platform, best first; the CPU always comes last. */
 const AUTO_ORDER: Record<string, string[]> = {

@@ -27,12 +27,12 @@
 // training/make_sampler_fixture.py through onnxruntime on the same graph), and
 // test/model-host/sampler.test.ts holds this sampler to it token for token.
 
-import { CancelledError } from './errors';
+import { CancelledError } from '../errors';
 import { drawTempered, pickToken, rankedAmong, rankedTokens, seededRandom, topK } from './logits';
 import { appendKv, passMask, repeatKv, selectRows, truncateKv, type KvShape } from './kv-cache';
-import type { ForwardOutput, KvCache } from './session';
-import type { SamplerOptions } from './types';
-import type { SpecialTokens } from './manifest';
+import type { ForwardOutput, KvCache } from '../model/session';
+import type { SamplerOptions } from '../types';
+import type { SpecialTokens } from '../model/manifest';
 
 /** What the sampler needs from the model: ModelSession.forward. */
 export interface Model {

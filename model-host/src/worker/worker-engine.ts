@@ -23,10 +23,10 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
-import { CancelledError, ModelLoadError, WorkerLostError, WorkerTimeoutError } from './errors';
-import { SharedLoad } from './shared-load';
-import { withTelemetryOff } from './telemetry-off';
-import type { ContextReport, EngineOptions, InfillEngine, InfillRequest, InfillResult, ModelInfo } from './types';
+import { CancelledError, ModelLoadError, WorkerLostError, WorkerTimeoutError } from '../errors';
+import { SharedLoad } from '../model/shared-load';
+import { withTelemetryOff } from '../model/telemetry-off';
+import type { ContextReport, EngineOptions, InfillEngine, InfillRequest, InfillResult, ModelInfo } from '../types';
 import { LOAD_KILL_BOUND_MS, WatchdogClock } from './watchdog';
 import type { FromWorker, ToWorker, WireError } from './worker-protocol';
 
@@ -88,7 +88,7 @@ export class WorkerEngine implements InfillEngine {
   private loadRunning = false;
   private readonly clock: WatchdogClock;
 
-  /** `workerScript` defaults to worker.js next to this file (out/model-host/src/ or dist/). */
+  /** `workerScript` defaults to worker.js next to this file (out/model-host/src/worker/, or dist/ where esbuild bundles both). */
   constructor(
     private readonly options: EngineOptions,
     private readonly workerScript = path.join(__dirname, 'worker.js'),
