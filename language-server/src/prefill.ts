@@ -1,4 +1,4 @@
-// Cache warming (issue 11): when a file is opened or the cursor moves, compute the context's keys
+// Cache warming: when a file is opened or the cursor moves, compute the context's keys
 // and values for that cursor before the user types there, so that the first completion computes
 // only the characters typed since instead of the whole window (a cold context pass over a few
 // hundred tokens is most of a first completion's time with a 100M-class model).

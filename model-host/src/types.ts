@@ -74,7 +74,7 @@ export interface InfillTimings {
   contextMs: number;
 }
 
-/** How much of the context this request computed (issue 11's per-request breakdown). */
+/** How much of the context this request computed (the per-request breakdown the trace and benches read). */
 export interface ContextReport {
   /** Context tokens, sentinels included. */
   tokens: number;

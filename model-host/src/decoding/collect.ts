@@ -14,9 +14,8 @@ export function collectAll(): void {
 }
 
 /**
- * Frees the young generation's dead objects now (a scavenge of the worker's 4 MiB semi-spaces:
- * 1.4 ms p50, measured with 20,000 young objects). Each pass's outputs (~1.9 MB of logits and K/V
- * per block pass, copied out of the runtime into new buffers) live outside the JS heap behind
+ * Frees the young generation's dead objects now (a scavenge of the worker's small semi-spaces
+ * takes about a millisecond). Each pass's outputs (megabytes of logits and K/V per block pass, copied out of the runtime into new buffers) live outside the JS heap behind
  * small young objects, and V8 collects those only when the heap itself fills or the buffers
  * outside it pass tens of MB: after a request its outputs are dead, so the worker frees them then.
  */

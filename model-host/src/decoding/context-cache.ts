@@ -1,4 +1,4 @@
-// Reuse of the context's keys and values across requests (issue 11). The context runs causally
+// Reuse of the context's keys and values across requests. The context runs causally
 // (CONTRACT.md), so the K/V of its first k tokens depend on those tokens only: a request whose
 // context shares its first k token ids with the last one for the same document keeps those k
 // positions and computes only the rest. With the suffix first, typing at the cursor only changes
@@ -33,12 +33,12 @@ export interface ContextCacheLimits {
   maxBytes: number;
 }
 
-/** Up to four documents, under a bytes bound of three full contexts of the default model with the
- *  server's default windows (30 layers x 3 K/V heads x 64 x (386 positions + 64 of room, kv-cache.ts)
- *  x 4 bytes x 2 = 19.8 MiB each): four fit when some of them are short files. The bound is what
- *  keeps the worker within its memory budget (README, "Memory"): the cache is the part of the
- *  worker's memory that grows with use, and a fourth full context would add 20 MiB to the peak.
- *  Larger windows or models keep fewer documents. */
+/** Up to four documents, under a bytes bound of about three full contexts of the default model with
+ *  the server's default windows (layers x K/V heads x head size x (positions + room, kv-cache.ts) x
+ *  4 bytes x 2 each): four fit when some of them are short files. The bound is what keeps the
+ *  worker within its memory (docs/measurements.md, "Memory"): the cache is the part of the
+ *  worker's memory that grows with use, and each further full context adds one to the peak. Larger windows or models
+ *  keep fewer documents. */
 export const DEFAULT_CONTEXT_CACHE: ContextCacheLimits = { maxDocuments: 4, maxBytes: 60 * 1024 * 1024 };
 
 /**
@@ -57,12 +57,12 @@ export function contextPass(model: Model, ids: readonly number[], past: KvCache,
 
 /**
  * Most tokens one context pass computes; a longer context runs in several passes, each after the
- * K/V of the ones before. A pass's working memory grows with its length (~30 MB for 160 tokens of
- * the default model), and onnxruntime's CPU arena, where it is on (in process; the worker turns
- * it off), keeps what the largest pass needed for the life of the process: a 448-token pass left
- * the process ~50 MB larger than one of 160. The split costs no time at these lengths (measured 448 tokens in 1, 2 or 3 passes
+ * K/V of the ones before. A pass's working memory grows with its length, and onnxruntime's CPU
+ * arena, where it is on (in process; the worker turns it off), keeps what the largest pass needed
+ * for the life of the process, so a long context pass would leave the process larger for good. The
+ * split costs no time at these lengths (one long pass and two or three shorter ones took the same
  * within the machine's noise): the attention part grows with the square of the pass, and the
- * weights are read once per pass either way. Much shorter passes do cost (64: +10-15%).
+ * weights are read once per pass either way. Much shorter passes do cost time.
  */
 export const CONTEXT_CHUNK = 160;
 

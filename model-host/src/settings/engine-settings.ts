@@ -76,8 +76,8 @@ export const ENGINE_SETTINGS = {
   },
   maxSuffixTokens: {
     // The default model was trained with 64 (training/configs/default.json); 128 scored the same
-    // within noise (HumanEval single-line 27 vs 28 of 100, 200 public holes 5.0% vs 4.0% exact) and
-    // costs each cached document 3 MB more and each cold context pass ~10% more time.
+    // within noise on HumanEval single-line and the public holes (docs/measurements.md) and makes
+    // each cached document larger and each cold context pass slower.
     type: 'integer', default: 64, minimum: 0, maximum: 8192, markdownDescription: 'Suffix window, in tokens.', flag: 'suffix-tokens',
   },
 } as const satisfies Record<string, (ChoiceSpec | NumberSpec | BooleanSpec) & { flag: string }>;

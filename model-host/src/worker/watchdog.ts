@@ -4,9 +4,9 @@
 // runs a request the worker reports every forward pass it finishes (worker.ts, at most every
 // HEARTBEAT_MS), so the bound is one pass, not one request: a request's length follows the user's
 // settings (steps, block length, canvas, cache off), and a bound scaled by them would let a
-// stopped worker block completions for as long as the longest request. The bound scales with the model's measured pass time, so a big model on a
-// slow CPU is not killed for being slow, and has a floor, so a tiny model is not killed for one
-// scheduling hiccup.
+// stopped worker block completions for as long as the longest request. The bound scales with the
+// model's measured pass time, so a big model on a slow CPU is not killed for being slow, and has a
+// floor, so a tiny model is not killed for one scheduling hiccup.
 
 import type { InfillResult } from '../types';
 

@@ -57,21 +57,17 @@ interface Pending {
  * glibc in turn raises its mmap threshold each time a large block is freed, up to 32 MiB, after
  * which large short-lived blocks (logits, K/V, the runtime's scratch) come from heaps that never
  * shrink; a fixed threshold keeps them mapped and returned when freed. 512 KiB, not less: below
- * it lie the per-layer blocks of a block pass (a layer's keys with the cache, ~350 KB), which the
- * heap then reuses instead of mapping fresh zeroed pages every pass. Measured with two workers
- * side by side on the same requests (16 documents x 4): arena and 128 KiB peak 412 MiB, no arena
- * and 512 KiB 400 MiB, total time the same (12.1 / 12.1 s cold, 20.0 / 19.0 s typed); no arena
- * with 128 KiB made cold requests 17% slower. The C heap a worker keeps after loading varies by
- * 20-90 MiB from load to load of the same code (README, "Memory"), so the 12 MiB between the
- * first two is within that. Other C libraries ignore it; a user's value wins.
+ * it lie the per-layer blocks of a block pass (a layer's keys with the cache), which the heap then
+ * reuses instead of mapping fresh zeroed pages every pass; a lower threshold made cold requests
+ * slower, and without the arena the peak is no higher and requests no slower (docs/measurements.md,
+ * "Memory", for the measurements). Other C libraries ignore it; a user's value wins.
  */
 const MALLOC_SETTINGS = { MALLOC_MMAP_THRESHOLD_: '524288' };
 
 /**
  * V8's young generation defaults to 16 MiB semi-spaces; the worker's short-lived JS objects are
- * small (the big ones, logits and K/V, live outside the JS heap), so 4 MiB serves as well: measured
- * with the worker as the server drives it (12 documents x 3 requests, three rounds interleaved)
- * peak RSS 441-454 -> 429-431 MiB, with the same total time within the machine's noise.
+ * small (the big ones, logits and K/V, live outside the JS heap), so 4 MiB serves as well: a smaller
+ * peak with the worker driven as the server drives it, and no slower.
  * --expose-gc lets the context cache free a dropped document's K/V at once (collect.ts).
  */
 const WORKER_EXEC_ARGV = ['--max-semi-space-size=4', '--expose-gc'];
@@ -308,7 +304,7 @@ export class WorkerEngine implements InfillEngine {
     if (worker !== this.worker) return;
     this.worker = undefined;
     // While a load runs, it replaces the worker itself; forgetting it here would let the next
-    // caller start a second load, and a second worker (issue 22).
+    // caller start a second load, and a second worker that nothing would use or stop.
     if (!this.loadRunning) this.ready.reset();
     if (this.disposed) return;
     this.crashes++;
