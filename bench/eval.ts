@@ -164,6 +164,8 @@ async function main(): Promise<void> {
     });
     const by: Record<string, { n: number; exact: number; sim: number }> = {};
     const tick = progress('holes', holes.length);
+    // Each hole's text as the editor would show it, beside the hidden one, for reading failures.
+    const records: string[] = [];
     // Each hole is filled the way the editor fills a cursor there (language-server/src/complete-at.ts):
     // the server's windows, its plan for the cursor (single- or multi-line, the settings' ceilings), its post-processing.
     const settings = { ...defaultSettings(repoRoot), ...greedy() };
@@ -171,6 +173,7 @@ async function main(): Promise<void> {
       const at = requestAt(h.prefix + h.suffix, h.prefix.length, settings);
       const got = at ? ((await completeAt(at, settings, (request) => engine.infill(request))).completions[0]?.text ?? '').trimEnd() : '';
       const want = h.middle.trimEnd();
+      records.push(JSON.stringify({ language: h.language, mode: at?.plan.mode, got, want }));
       for (const key of ['all', h.language]) {
         const s = (by[key] ??= { n: 0, exact: 0, sim: 0 });
         s.n++;
@@ -181,7 +184,9 @@ async function main(): Promise<void> {
     }
     const rows = Object.entries(by).map(([k, s]) => [k, s.n, (100 * s.exact / s.n).toFixed(1) + '%', (s.sim / s.n).toFixed(3)]);
     const md = `## Exact match on ${path.basename(a.jsonl)}${typed ? `, ${typed} characters typed` : ''}\n\nmodel ${info.name}, ${machine()}\n\n` + table(['language', 'holes', 'exact match', 'edit similarity'], rows);
-    writeResults(outDir, `eval-${path.basename(a.jsonl, '.jsonl')}${typed ? `-typed${typed}` : ''}`, { model: info.name, machine: machine(), typed, by }, md);
+    const name = `eval-${path.basename(a.jsonl, '.jsonl')}${typed ? `-typed${typed}` : ''}`;
+    writeResults(outDir, name, { model: info.name, machine: machine(), typed, by }, md);
+    fs.writeFileSync(path.join(outDir, `${name}.records.jsonl`), records.join('\n') + '\n');
   }
   await engine.dispose();
 }

@@ -42,6 +42,9 @@ export interface CompletionDeps {
   trace?: (line: string) => void;
   /** Tells the client that a completion shown cut short is now whole in the cache (completionGrew). */
   grew?: (uri: string, version: number) => void;
+  /** A completion left the code from other files out because its K/V was cold: warm it at the
+   *  cursor once typing rests (prefill.ts), so the next completion there reads it at no extra cost. */
+  warmExtra?: (uri: string, offset: number) => void;
 }
 
 /** Whether completions apply to this document at all. */
@@ -113,10 +116,12 @@ export async function provideInlineCompletions(
     const timeBudgetMs = explicit || settings.ghostTextBudgetMs <= 0 ? undefined : settings.ghostTextBudgetMs;
     // The model service is the pipeline's engine: it adds the code from other files for this cursor.
     const where = { ...context, document: document.uri };
-    const run: RunInfill = (request, signal) => deps.model.run(request, where, settings, signal);
+    // Ghost text while typing reads the code from other files only once its K/V is warm: a cold
+    // first completion then costs what it did without it. An explicit request always reads it.
+    const run: RunInfill = (request, signal) => deps.model.run({ ...request, extraContextWhenWarm: !explicit }, where, settings, signal);
     // The run stores its answer in the cache itself: typing on finds it even when this request
     // was superseded or cancelled meanwhile. An explicit request's run (no time budget) ends with it.
-    const { candidates, completions } = await deps.runs.start(document.uri, cacheQuery, ticket.signal, async (signal) => {
+    const { candidates, completions, result } = await deps.runs.start(document.uri, cacheQuery, ticket.signal, async (signal) => {
       const done = await completeAt(at, settings, run, { document: document.uri, signal, timeBudgetMs });
       deps.cache.store(cacheQuery, done.completions);
       return done;
@@ -125,6 +130,7 @@ export async function provideInlineCompletions(
     // Closed or edited while the model ran: the answer belongs to text that is gone.
     const now = deps.documents.get(document.uri);
     if (ticket.signal.aborted || !now || now.version !== version) return outcome(`stale: ${reason(ticket.signal) || `version ${now?.version}`}`);
+    if (result.extraSkipped) deps.warmExtra?.(document.uri, offset);
     // Cut short by the time budget: write the rest (even when what was decided in time, alone, was post-processed away).
     const cut = candidates[0];
     if (cut?.truncated) grow = () => growCompletion(deps, { uri: document.uri, version, context, plan, cacheQuery, cut });

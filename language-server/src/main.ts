@@ -24,7 +24,7 @@ import { fillSelectionHandler } from './fill-selection';
 import { provideInlineCompletions } from './inline-completion';
 import { ModelService, TRACE } from './model-service';
 import { completionGrew, cursorMoved, fillSelection, serverStatus, SETTINGS_SECTION, type ServerSettings } from './protocol';
-import { Prefiller } from './prefill';
+import { Prefiller, TYPING_REST_MS } from './prefill';
 import { safeOffset } from './positions';
 import { ResultCache } from './result-cache';
 import { RequestScheduler } from './scheduler';
@@ -158,6 +158,7 @@ connection.languages.inlineCompletion.on((params, token) => {
   return provideInlineCompletions(params, token, {
     documents, model, scheduler, runs, cache, settings: () => settings, trace: TRACE ? log : undefined,
     grew: (uri, version) => initialized && void connection.sendNotification(completionGrew, { textDocument: { uri }, version }),
+    warmExtra: (uri, offset) => prefiller.schedule(uri, offset, TYPING_REST_MS),
   });
 });
 

@@ -117,7 +117,8 @@ export class ModelService {
   async infill(
     plan: SpanPlan, context: InfillContext, settings: ServerSettings, signal: AbortSignal, timeBudgetMs?: number, grow = false,
   ): Promise<Completion> {
-    const result = await this.run({ ...engineRequest(plan, context, settings), timeBudgetMs }, context, settings, signal, grow);
+    // The rest of a cut completion reads the extra context only if its start could (inline-completion.ts).
+    const result = await this.run({ ...engineRequest(plan, context, settings), timeBudgetMs, extraContextWhenWarm: grow }, context, settings, signal, grow);
     return { candidates: result.candidates, latencyMs: result.latencyMs };
   }
 
@@ -151,7 +152,7 @@ export class ModelService {
         const mode = request.sampler.singleLine ? 'single-line' : 'multi-line';
         this.log(`[trace] ${JSON.stringify({ kind: 'infill', document: context.document, mode, latencyMs,
           modelMs: result.timings.modelMs, engineMs: result.timings.totalMs, contextMs: result.timings.contextMs,
-          context: result.context, extraTokens: result.extraTokens, canvasPasses: result.canvasPasses, truncated: result.candidates.some((c) => c.truncated), grow })}`);
+          context: result.context, extraTokens: result.extraTokens, extraSkipped: result.extraSkipped, canvasPasses: result.canvasPasses, truncated: result.candidates.some((c) => c.truncated), grow })}`);
       }
       return { ...result, latencyMs };
     } catch (error) {

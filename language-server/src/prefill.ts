@@ -20,6 +20,11 @@ import type { ServerSettings } from './protocol';
 /** Wait after the last cursor move before warming: longer than key repeat, shorter than a pause before typing. */
 const PREFILL_DEBOUNCE_MS = 120;
 
+/** Wait after a completion that left the code from other files out (cold) before warming it: a
+ *  pause in typing, longer than the gap between keystrokes, since the warm-up is a whole context
+ *  pass (a keystroke during it cancels it between chunks, keeping what it computed). */
+export const TYPING_REST_MS = 400;
+
 export interface PrefillDeps {
   documents: TextDocuments<TextDocument>;
   model: ModelService;
@@ -34,15 +39,16 @@ export class Prefiller {
 
   constructor(private readonly deps: PrefillDeps, private readonly delayMs = PREFILL_DEBOUNCE_MS) {}
 
-  /** The cursor is at `offset` in `uri` (a move, or an open): warm that context once moves settle. */
-  schedule(uri: string, offset: number): void {
+  /** The cursor is at `offset` in `uri` (a move, an open, or a completion that found its extra
+   *  context cold): warm that context once the cursor rests `delayMs`. */
+  schedule(uri: string, offset: number, delayMs = this.delayMs): void {
     this.cancel(uri);
     // The offset belongs to this version of the text; an edit before the timer fires makes it stale.
     const version = this.deps.documents.get(uri)?.version;
     const timer = setTimeout(() => {
       this.timers.delete(uri);
       void this.run(uri, offset, version);
-    }, this.delayMs);
+    }, delayMs);
     // A pending warm-up never keeps the process alive.
     timer.unref?.();
     this.timers.set(uri, timer);

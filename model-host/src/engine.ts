@@ -132,7 +132,7 @@ export class LocalEngine implements InfillEngine {
       const { session, contexts } = this.loaded();
       if (signal?.aborted) throw new CancelledError();
       const { prompt } = this.prompt(request);
-      return (await contexts.prepare(session, request.document ?? '', prompt.ids, true)).stats;
+      return (await contexts.prepare(session, request.document ?? '', prompt.ids, true, signal)).stats;
     });
   }
 
@@ -176,14 +176,19 @@ export class LocalEngine implements InfillEngine {
     const t0 = performance.now();
     const model0 = session.modelMs;
     const { manifest } = files;
-    const { prompt, healed, openingTokens } = this.prompt(request);
+    let built = this.prompt(request);
+    // Extra context only once warm: a cold request computes what it would without it (types.ts).
+    const extraSkipped = request.extraContextWhenWarm === true && built.prompt.extraTokens > 0 && request.reuseContext !== false
+      && !contexts.holdsStart(request.document ?? '', built.prompt.ids, built.prompt.extraTokens + 1);
+    if (extraSkipped) built = this.prompt({ ...request, extraContext: undefined });
+    const { prompt, healed, openingTokens } = built;
     const singleLine = request.sampler.singleLine ?? false;
     const lineBreaks = singleLine ? tokenizer.lineBreakTokens(manifest.vocab_size) : undefined;
     const newlines = singleLine ? tokenizer.newlineTokens(manifest.vocab_size) : undefined;
     const tokenizeMs = performance.now() - t0;
 
     if (signal?.aborted) throw new CancelledError();
-    const { state, stats } = await contexts.prepare(session, request.document ?? '', prompt.ids, request.reuseContext ?? true);
+    const { state, stats } = await contexts.prepare(session, request.document ?? '', prompt.ids, request.reuseContext ?? true, signal);
     const contextMs = performance.now() - t0 - tokenizeMs;
     // All candidates in one batched run: every pass serves each row still writing.
     const { rows, forwards } = await sample(session, state, request.canvasLength, request.candidates ?? 1, request.sampler, {
@@ -203,6 +208,7 @@ export class LocalEngine implements InfillEngine {
       prefixTokens: prompt.prefixTokens,
       suffixTokens: prompt.suffixTokens,
       extraTokens: prompt.extraTokens,
+      extraSkipped,
     };
   }
 

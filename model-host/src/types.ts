@@ -47,6 +47,10 @@ export interface InfillRequest {
    *  ids shared with the previous request from the start. Cut to `maxExtraTokens` keeping its end. */
   extraContext?: string;
   maxExtraTokens?: number;
+  /** Use extraContext only when the document's cached context already starts with it (a prefill
+   *  or an earlier request computed it); else leave it out, so that a cold request costs what it
+   *  costs without it (the result says `extraSkipped`, and a prefill can warm it for the next). */
+  extraContextWhenWarm?: boolean;
 }
 
 export interface InfillCandidate {
@@ -100,6 +104,8 @@ export interface InfillResult {
   suffixTokens: number;
   /** Tokens of the request's extraContext in the context (0 without one). */
   extraTokens?: number;
+  /** The request's extraContext was left out because it was not warm (extraContextWhenWarm). */
+  extraSkipped?: boolean;
 }
 
 export type ExecutionProviderSetting = (typeof DEVICES)[number];

@@ -1,7 +1,8 @@
 // Context from other files through the real server and the real default model (issue 24): a
-// completion that needs a name defined only in another open file of the workspace gets it with
-// the feature on and not with it off; typing after it still reuses the cached context (the extra
-// text is pinned); the status reports the tokens used.
+// completion that needs a name defined only in another open file of the workspace gets it once
+// the cursor rests (the first ghost text at a cold cursor leaves the extra context out, so it
+// costs what it did; the warm-up after it computes it); typing after it still reuses the cached
+// context (the extra text is pinned); the status reports the tokens used; off means never.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { InitializedNotification, InitializeRequest } from 'vscode-languageserver-protocol/node';
 import { LspServerProcess, repoRoot } from './lsp-harness';
 
-interface Trace { kind: string; document: string; extraTokens?: number; context: { tokens: number; computed: number; reused: number } }
+interface Trace { kind: string; document: string; extraTokens?: number; extraSkipped?: boolean; context: { tokens: number; computed: number; reused: number } }
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'di-cross-file-'));
 const uri = (rel: string) => pathToFileURL(path.join(root, rel)).href;
@@ -29,9 +30,17 @@ const widgets = [
 const typedSoFar = "const widgets = require('./widgets')\n\nfunction build (name) {\n  return widgets.";
 const main = `${typedSoFar}\n}\n`;
 
-function traces(server: LspServerProcess, document: string): Trace[] {
+function traces(server: LspServerProcess, document: string, kind = 'infill'): Trace[] {
   return server.stderr.split('\n').filter((l) => l.includes('[trace] ')).map((l) => JSON.parse(l.slice(l.indexOf('[trace] ') + 8)) as Trace)
-    .filter((t) => t.kind === 'infill' && t.document === document);
+    .filter((t) => t.kind === kind && t.document === document);
+}
+
+async function until(what: string, done: () => boolean, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 describe('context from other files, real model', () => {
@@ -55,29 +64,35 @@ describe('context from other files, real model', () => {
     fs.rmSync(root, { recursive: true, force: true });
   });
 
-  test('a name from another open file: used with the feature on, typing reuses the context, status tells', async () => {
+  test('a name from another open file: left out while cold, read once warm, typing reuses the context, status tells', async () => {
     await server.open(uri('widgets.js'), 'javascript', widgets);
     await server.open(uri('main.js'), 'javascript', main);
     const lines = typedSoFar.split('\n');
     const cursor = { line: lines.length - 1, character: lines[lines.length - 1].length };
-    const withIt = await server.inline(uri('main.js'), cursor);
-    assert.match(withIt[0]?.insertText as string ?? '', /^makeFrobnicatedWidget/, JSON.stringify(withIt));
-    const [first] = traces(server, uri('main.js'));
-    assert.ok((first.extraTokens ?? 0) > 20, `extra context in the request (${first.extraTokens} tokens)`);
-    const status = await server.waitForStatus((s) => (s.crossFileTokens ?? 0) > 0, 10_000);
-    assert.equal(status.crossFileTokens, first.extraTokens);
-    assert.equal(status.crossFileChunks, 1);
+    // Right after the open, before any warm-up: the context is cold, so the ghost text leaves the extra context out.
+    await server.inline(uri('main.js'), cursor, { trigger: 'automatic' });
+    const [cold] = traces(server, uri('main.js'));
+    assert.equal(cold.extraTokens, 0);
+    assert.equal(cold.extraSkipped, true);
+    // The cursor rests: the warm-up computes the context with the code from widgets.js.
+    await until('the warm-up after the cold completion', () => traces(server, uri('main.js'), 'prefill').length > 0);
 
-    // Typing on: the extra text stays, so only the typed token(s) are computed.
-    // A character the ghost text does not start with, so that the model runs (not the result cache).
-    await server.change(uri('main.js'), { start: cursor, end: cursor }, 'x');
-    await server.inline(uri('main.js'), { line: cursor.line, character: cursor.character + 1 });
-    const typed = traces(server, uri('main.js'))[1];
-    assert.equal(typed.extraTokens, first.extraTokens);
-    assert.ok(typed.context.computed <= 3 && typed.context.reused >= first.context.tokens - 3, `typing reused the context (${JSON.stringify(typed.context)})`);
+    // Typing on reads it: the name from the other file, and only the typed characters computed.
+    const typedText = 'make';
+    await server.change(uri('main.js'), { start: cursor, end: cursor }, typedText);
+    const typedAt = { line: cursor.line, character: cursor.character + typedText.length };
+    const withIt = await server.inline(uri('main.js'), typedAt, { trigger: 'automatic' });
+    assert.match(withIt[0]?.insertText as string ?? '', /^(make)?FrobnicatedWidget/, JSON.stringify([withIt, traces(server, uri('main.js'))]));
+    const warm = traces(server, uri('main.js')).at(-1)!;
+    assert.ok((warm.extraTokens ?? 0) > 20 && !warm.extraSkipped, `extra context in the request (${JSON.stringify(warm)})`);
+    assert.ok(warm.context.computed <= typedText.length && warm.context.reused >= warm.context.tokens - typedText.length,
+      `typing reused the warmed context (${JSON.stringify(warm.context)})`);
+    const status = await server.waitForStatus((s) => (s.crossFileTokens ?? 0) > 0, 10_000);
+    assert.equal(status.crossFileTokens, warm.extraTokens);
+    assert.equal(status.crossFileChunks, 1);
+    await server.change(uri('main.js'), { start: cursor, end: typedAt }, '');
 
     // Off: the same hole without it.
-    await server.change(uri('main.js'), { start: cursor, end: { line: cursor.line, character: cursor.character + 1 } }, '');
     await server.configure({ crossFile: false });
     const without = await server.inline(uri('main.js'), cursor);
     assert.doesNotMatch(without[0]?.insertText as string ?? '', /^makeFrobnicatedWidget/, JSON.stringify(without));

@@ -229,3 +229,21 @@ test('a new entry makes room before its pass, so memory peaks at the bound', asy
   assert.deepEqual(seen.at(-1), ['b'], 'a left before c was computed');
   assert.deepEqual(cache.documents, ['b', 'c']);
 });
+
+test('a pass cancelled between chunks keeps the chunks it computed, and the next request computes only the rest', async () => {
+  const context = ids('\nprint(total)\n', Array.from({ length: 60 }, (_, i) => `total += values[${i}] * ${i + 1}\n`).join(''));
+  assert.ok(context.length > 2 * CONTEXT_CHUNK, `${context.length} tokens`);
+  const cache = new ContextCache(shape());
+  const controller = new AbortController();
+  let passes = 0;
+  // The abort arrives during the second pass, as a keystroke's request does while a warm-up runs.
+  const aborting: Model = { forward: (input) => { if (++passes === 2) controller.abort(); return session.forward(input); } };
+  await assert.rejects(cache.prepare(aborting, 'doc', context, true, controller.signal), { name: 'CancelledError' });
+  assert.equal(passes, 2, 'no pass after the abort');
+  assert.ok(cache.holdsStart('doc', context, 2 * CONTEXT_CHUNK), 'the two computed chunks are kept');
+  assert.ok(!cache.holdsStart('doc', context, 2 * CONTEXT_CHUNK + 1));
+  assert.ok(!cache.holdsStart('other', context, 1));
+  const next = await cache.prepare(session, 'doc', context);
+  assert.deepEqual(next.stats, { tokens: context.length, computed: context.length - 2 * CONTEXT_CHUNK, reused: 2 * CONTEXT_CHUNK });
+  await assertSameState(next.state, await cold(context));
+});

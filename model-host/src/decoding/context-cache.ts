@@ -7,6 +7,7 @@
 // One entry per document (the key a request carries), least recently used first out, under a
 // bound on documents and bytes.
 
+import { CancelledError } from '../errors';
 import { collectAll } from './collect';
 import { appendKv, emptyKv, KV_HEADROOM, kvBytes, kvBytesPerPosition, passMask, truncateKv, type KvCache, type KvShape } from './kv-cache';
 import type { ContextState, Model } from './sampler';
@@ -71,10 +72,18 @@ export const CONTEXT_CHUNK = 160;
  * sized for all of them. `last` is the final pass's output: its last logits row predicts canvas
  * position 0.
  */
-async function extendContext(model: Model, ids: readonly number[], past: KvCache, shape: KvShape) {
+async function extendContext(
+  model: Model, ids: readonly number[], past: KvCache, shape: KvShape, signal?: AbortSignal,
+  keepPartial?: (kv: KvCache, last: ForwardOutput, computed: number) => void,
+) {
   let kv = past;
   let last: ForwardOutput | undefined;
   for (let at = 0; at < ids.length; at += CONTEXT_CHUNK) {
+    // Aborted between chunks (a keystroke came while a warm-up ran): what is computed stays usable.
+    if (signal?.aborted) {
+      if (last) keepPartial?.(kv, last, at);
+      throw new CancelledError();
+    }
     last = await contextPass(model, ids.slice(at, at + CONTEXT_CHUNK), kv);
     kv = appendKv(kv, last.present, shape, past.length + ids.length);
   }
@@ -99,7 +108,9 @@ export class ContextCache {
    * The context state for `ids` (batch 1), computing only what the document's cached entry lacks.
    * With `reuse` false the cache is neither read nor written (a cold run).
    */
-  async prepare(model: Model, document: string, ids: readonly number[], reuse = true): Promise<{ state: ContextState; stats: ContextStats }> {
+  async prepare(
+    model: Model, document: string, ids: readonly number[], reuse = true, signal?: AbortSignal,
+  ): Promise<{ state: ContextState; stats: ContextStats }> {
     if (ids.length === 0) throw new Error('the context is empty (it holds at least the two sentinels)');
     const entry = reuse ? this.entries.get(document) : undefined;
     let common = 0;
@@ -117,13 +128,25 @@ export class ContextCache {
       if (reuse) this.makeRoom((ids.length + KV_HEADROOM) * kvBytesPerPosition(this.shape));
       const past = entry && keep > 0 ? truncateKv(entry.kv, keep) : emptyKv();
       const fresh = ids.slice(keep);
-      const { kv, last } = await extendContext(model, fresh, past, this.shape);
+      // Cancelled part way (only warm-ups pass a signal): the document keeps the start computed so far.
+      const keepPartial = (kv: KvCache, last: ForwardOutput, computed: number) => {
+        if (reuse) this.remember(document, { ids: ids.slice(0, keep + computed), kv, lastLogits: last.logits.slice(last.logits.length - last.vocab), lastLogZ: last.logZ?.[last.logZ.length - 1] });
+      };
+      const { kv, last } = await extendContext(model, fresh, past, this.shape, signal, keepPartial);
       const lastLogits = last.logits.slice(last.logits.length - last.vocab);
       state = { length: ids.length, past: kv, lastLogits, lastLogZ: last.logZ?.[last.logZ.length - 1] };
       computed = fresh.length;
     }
     if (reuse) this.remember(document, { ids: [...ids], kv: state.past, lastLogits: state.lastLogits, lastLogZ: state.lastLogZ });
     return { state, stats: { tokens: ids.length, computed, reused: ids.length - computed } };
+  }
+
+  /** Whether the document's cached context starts with the first `n` of `ids` (their K/V are computed). */
+  holdsStart(document: string, ids: readonly number[], n: number): boolean {
+    const entry = this.entries.get(document);
+    if (!entry || entry.ids.length < n || ids.length < n) return false;
+    for (let i = 0; i < n; i++) if (entry.ids[i] !== ids[i]) return false;
+    return true;
   }
 
   /** Bytes held by every entry's K/V. */
