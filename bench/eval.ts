@@ -7,7 +7,8 @@
 // model deciding the length.
 //   node out/bench/eval.js --jsonl bench/holes-heldout.jsonl [--typed 3]   (the first 3 characters of each middle already typed)
 // The holes of a JSONL file are cursors, completed by the editor's own pipeline (complete-at.ts); the HumanEval sets
-// are the benchmark's spans, asked of the engine directly (their canvas is a plan or the oracle length, not a cursor's).
+// are the benchmark's spans, asked of the engine directly (their canvas is a plan or the oracle length, not a cursor's)
+// and scored as the editor would insert the answer (asInserted).
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -19,6 +20,8 @@ import { CodeTokenizer } from '../model-host/src/model/tokenizer';
 import { completeAt, requestAt } from '../language-server/src/complete-at';
 import { SETTINGS } from '../language-server/src/protocol';
 import { defaultSettings } from '../language-server/src/settings';
+import { finishReplacement } from '../language-server/src/fill-selection';
+import { postprocessCompletion } from '../language-server/src/postprocess';
 import { planSelectionSpan } from '../language-server/src/span-policy';
 import type { SamplerOptions } from '../model-host/src/types';
 import type { Hole } from './holes';
@@ -81,14 +84,26 @@ export function runPython(source: string, timeoutS = 10): Promise<boolean> {
   });
 }
 
-/** The completion as the editor would insert it: single-line holes end at the first newline. */
-function shape(completion: string, set: string): string {
+/**
+ * The completion as the editor would insert it. Single-line holes end at the first newline. A
+ * multi-line hole is a cursor at the start of the line after it, cleaned up as ghost text is; a
+ * random span is a selection, replaced as Fill Selection replaces it.
+ */
+function asInserted(raw: string, t: Task, set: string): string {
   if (set === 'single') {
-    const nl = completion.indexOf('\n');
-    return (nl < 0 ? completion : completion.slice(0, nl)) + '\n';
+    const nl = raw.indexOf('\n');
+    return (nl < 0 ? raw : raw.slice(0, nl)) + '\n';
   }
-  if (set === 'multi' && !completion.endsWith('\n')) return completion + '\n';
-  return completion;
+  if (set === 'random') {
+    const selection = { kind: 'ok' as const, prefix: t.prompt, suffix: t.suffix, start: 0, end: 0, selected: t.canonical_solution, eol: '\n' as const };
+    return finishReplacement(raw, selection, planSelectionSpan(t.canonical_solution, SPAN_DEFAULTS)) ?? '';
+  }
+  const lineEnd = t.suffix.indexOf('\n');
+  const text = postprocessCompletion(raw, {
+    mode: 'multi-line', linePrefix: t.prompt.slice(t.prompt.lastIndexOf('\n') + 1),
+    lineSuffix: lineEnd < 0 ? t.suffix : t.suffix.slice(0, lineEnd), suffix: t.suffix,
+  }) ?? '';
+  return text.endsWith('\n') ? text : text + '\n';
 }
 
 export function editSimilarity(a: string, b: string): number {
@@ -143,7 +158,7 @@ async function main(): Promise<void> {
         const sampler = { ...greedy(), minTokens: length === 'oracle' ? canvas : 1 };
         const r = await engine.infill({ prefix: t.prompt, suffix: t.suffix, canvasLength: canvas, sampler, ...WINDOWS });
         ms += r.timings.totalMs;
-        const completion = a.oracle ? t.canonical_solution : shape(r.candidates[0]?.text ?? '', set);
+        const completion = a.oracle ? t.canonical_solution : asInserted(r.candidates[0]?.text ?? '', t, set);
         if (await runPython(`${t.prompt}${completion}${t.suffix}\n${t.test}\ncheck(${t.entry_point})\n`)) passed++;
         tick(i + 1);
       }

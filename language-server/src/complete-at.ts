@@ -16,7 +16,7 @@ import { postprocessCompletion } from './postprocess';
 import type { ServerSettings } from './protocol';
 import type { CachedCompletion } from './result-cache';
 import { samplerOptions } from './settings';
-import { planCursorSpan, type SpanPlan } from './span-policy';
+import { lineAboveCursor, planCursorSpan, type SpanPlan } from './span-policy';
 
 /** Runs one engine request (the engine's `infill`, or the server's model service in front of it). */
 export type RunInfill = (request: InfillRequest, signal?: AbortSignal) => Promise<InfillResult>;
@@ -53,7 +53,7 @@ type RequestSettings = Pick<ServerSettings, 'maxPrefixTokens' | 'maxSuffixTokens
 export function requestAt(text: string, offset: number, settings: RequestSettings, maxCanvas = Infinity): CursorRequest | undefined {
   const context = buildCursorContext(text, offset, settings);
   if (context.kind === 'skip') return undefined;
-  return { context, plan: planCursorSpan(context.linePrefix, context.lineSuffix, settings, maxCanvas) };
+  return { context, plan: planCursorSpan(context.linePrefix, context.lineSuffix, settings, maxCanvas, lineAboveCursor(context.prefix)) };
 }
 
 /** The engine request for a span plan; completions, Fill Selection and prefill build the same one,

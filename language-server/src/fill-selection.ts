@@ -50,7 +50,7 @@ function checkSelectionSize(selected: string, plan: SpanPlan): void {
  * with the selection's surroundings as the "cursor line"; a selection of whole lines
  * (ending in a line break) gets a replacement that also ends in one.
  */
-function finishReplacement(raw: string, selection: SelectionContext, plan: SpanPlan): string | null {
+export function finishReplacement(raw: string, selection: SelectionContext, plan: SpanPlan): string | null {
   const lineStart = selection.prefix.lastIndexOf('\n') + 1;
   const lineEnd = selection.suffix.indexOf('\n');
   const text = postprocessCompletion(raw, {

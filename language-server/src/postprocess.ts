@@ -59,11 +59,12 @@ function dropTrailingBlankLines(s: string): string {
 /**
  * The first line of the existing text after the cursor that matters: the rest of the cursor
  * line when it holds something (it will sit at the cursor line's indentation once the
- * completion pushes it down), else the first non-blank line below.
+ * completion pushes it down, or keep its own when the cursor is in front of it), else the
+ * first non-blank line below.
  */
 function firstSuffixLine(around: PostprocessContext): { line: string; onCursorLine: boolean } | null {
   if (!isBlank(around.lineSuffix)) {
-    return { line: leadingWhitespace(around.linePrefix) + around.lineSuffix.trim(), onCursorLine: true };
+    return { line: leadingWhitespace(around.linePrefix + around.lineSuffix) + around.lineSuffix.trim(), onCursorLine: true };
   }
   const lines = around.suffix.split('\n', 64);
   for (let i = 1; i < lines.length; i++) {
@@ -72,19 +73,36 @@ function firstSuffixLine(around: PostprocessContext): { line: string; onCursorLi
   return null;
 }
 
+/** How many of the lines after the first one below the cursor a completion may not rewrite. */
+const LATER_SUFFIX_LINES = 2;
+
+/** Lines shorter than this may repeat in real code (`break;`, `} else {`), so only longer ones count as a loop. */
+const MIN_REPEATED_LINE = 8;
+
+/** The next few non-blank lines below the one firstSuffixLine returns, for the looser repeat check. */
+function laterSuffixLines(around: PostprocessContext, first: { onCursorLine: boolean }): Set<string> {
+  const lines = around.suffix.split('\n', 64).slice(1).filter((l) => !isBlank(l)).map((l) => l.trimEnd());
+  return new Set(lines.slice(first.onCursorLine ? 0 : 1, (first.onCursorLine ? 0 : 1) + LATER_SUFFIX_LINES)
+    .filter((l) => l.trim().length >= MIN_REPEATED_LINE));
+}
+
 /**
  * Cuts a multi-line completion where one of its lines repeats the first line that already
  * follows the cursor: from there on the model is rewriting existing code. Lines compare
- * with their indentation, so a nested `}` does not match an outer one. Returns null when
- * there is no repeat.
+ * with their indentation, so a nested `}` does not match an outer one. A model that skipped
+ * the rest of the hole writes the lines after that one instead, so a later line of the
+ * completion repeating one of the next few (long enough not to recur by chance) also cuts.
+ * Returns null when there is no repeat.
  */
 function cutAtSuffixRepeat(completion: string, around: PostprocessContext): string | null {
   const target = firstSuffixLine(around);
   if (!target) return null;
+  const later = laterSuffixLines(around, target);
   const lines = completion.split('\n');
   for (let i = 0; i < lines.length; i++) {
     // The first completion line continues the cursor line, so compare the whole line.
     const full = (i === 0 ? around.linePrefix + lines[0] : lines[i]).trimEnd();
+    if (i > 0 && later.has(full)) return dropTrailingBlankLines(lines.slice(0, i).join('\n'));
     if (full !== target.line) continue;
     const kept = dropTrailingBlankLines(lines.slice(0, i).join('\n'));
     // When the repeated line is the cursor line's own closer (`{║}`), keep a line break and
@@ -94,6 +112,23 @@ function cutAtSuffixRepeat(completion: string, around: PostprocessContext): stri
   return null;
 }
 
+/**
+ * Cuts a multi-line completion before the first line that repeats one of its own earlier lines:
+ * a small model that has lost its way writes the same line (or pair of lines) over and over, and
+ * the first copy is the most that is worth offering.
+ */
+function cutAtSelfRepeat(completion: string): string {
+  const lines = completion.split('\n');
+  const seen = new Set<string>();
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    if (line.length < MIN_REPEATED_LINE) continue;
+    if (seen.has(line)) return dropTrailingBlankLines(lines.slice(0, i).join('\n'));
+    seen.add(line);
+  }
+  return completion;
+}
+
 function postprocessSingleLine(raw: string, around: PostprocessContext): string {
   let text = stopAtFirstNewline(raw);
   if (isBlank(around.lineSuffix)) text = text.trimEnd();
@@ -101,7 +136,7 @@ function postprocessSingleLine(raw: string, around: PostprocessContext): string 
 }
 
 function postprocessMultiLine(raw: string, around: PostprocessContext): string {
-  const text = dropTrailingBlankLines(raw);
+  const text = cutAtSelfRepeat(dropTrailingBlankLines(raw));
   const cut = cutAtSuffixRepeat(text, around);
   if (cut !== null) return cut;
   // A closer after the cursor (`{║}`) and no repeat: end on a fresh line at the cursor

@@ -60,7 +60,7 @@ export const SETTINGS = {
     default: 64,
     minimum: 1,
     maximum: 256,
-    markdownDescription: 'Largest canvas, in tokens, for a multi-line completion (after a block opener or on an empty line). '
+    markdownDescription: 'Largest canvas, in tokens, for a multi-line completion (after a block opener, or on an empty line below one). '
       + 'The model writes it block by block and stops at the end it predicts, so this is a ceiling.',
   },
   temperature: ENGINE_SETTINGS.temperature,

@@ -40,17 +40,29 @@ function opensBlock(linePrefix: string): boolean {
 
 /**
  * Single-line when there is text after the cursor on its line, or at the end of an ordinary
- * line; multi-line on a blank line, at the end of a line that opens a block, or between an
- * opening brace and its auto-inserted closer (`{║}`).
+ * line; multi-line at the end of a line that opens a block, between an opening brace and its
+ * auto-inserted closer (`{║}`), and on a blank line whose nearest non-blank line above opens a
+ * block (or that has none above: an empty file). Any other blank line gets one line: the next
+ * statement is a line more often than a block, and a wrong block costs the user more to read
+ * and reject than one line costs them to accept and ask again (docs/measurements.md has the
+ * two policies side by side on held-out holes).
+ * `lineAbove`: the nearest non-blank line before the cursor's, '' when there is none.
  */
-export function decideMode(linePrefix: string, lineSuffix: string): SpanMode {
+export function decideMode(linePrefix: string, lineSuffix: string, lineAbove = ''): SpanMode {
   const after = lineSuffix.trim();
   if (after === '') {
-    if (linePrefix.trim() === '' || opensBlock(linePrefix)) return 'multi-line';
+    if (opensBlock(linePrefix)) return 'multi-line';
+    if (linePrefix.trim() === '') return lineAbove.trim() === '' || opensBlock(lineAbove) ? 'multi-line' : 'single-line';
     return 'single-line';
   }
   if (AUTO_CLOSED.test(after) && linePrefix.trimEnd().endsWith('{') && after.startsWith('}')) return 'multi-line';
   return 'single-line';
+}
+
+/** The nearest non-blank line of `prefix` before its last line (the cursor's), '' when none. */
+export function lineAboveCursor(prefix: string): string {
+  const before = prefix.slice(0, prefix.lastIndexOf('\n') + 1).trimEnd();
+  return before.slice(before.lastIndexOf('\n') + 1);
 }
 
 /** Candidates as the settings ask (at least one, whole). */
@@ -58,8 +70,8 @@ function candidateCount(settings: SpanSettings): number {
   return Math.max(1, Math.floor(settings.candidates));
 }
 
-export function planCursorSpan(linePrefix: string, lineSuffix: string, settings: SpanSettings, maxCanvas = Infinity): SpanPlan {
-  const mode = decideMode(linePrefix, lineSuffix);
+export function planCursorSpan(linePrefix: string, lineSuffix: string, settings: SpanSettings, maxCanvas = Infinity, lineAbove = ''): SpanPlan {
+  const mode = decideMode(linePrefix, lineSuffix, lineAbove);
   const maxTokens = mode === 'single-line' ? settings.maxTokensSingleLine : settings.maxTokensMultiLine;
   const canvasLength = Math.max(1, Math.min(maxTokens, Math.floor(maxCanvas)));
   return { mode, maxTokens, canvasLength, candidates: candidateCount(settings) };

@@ -5,17 +5,17 @@ import assert from 'node:assert/strict';
 import { ResultCache } from '../../language-server/src/result-cache';
 import { debounce, RequestScheduler } from '../../language-server/src/scheduler';
 import { defaultSettings, engineKey, findPackageRoot, mergeSettings, resolveModelPath } from '../../language-server/src/settings';
-import { decideMode, planCursorSpan, planSelectionSpan } from '../../language-server/src/span-policy';
+import { decideMode, lineAboveCursor, planCursorSpan, planSelectionSpan } from '../../language-server/src/span-policy';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { buildCursorContext } from '../../language-server/src/context';
-import { rankCandidates } from '../../language-server/src/complete-at';
+import { rankCandidates, requestAt } from '../../language-server/src/complete-at';
 import { SETTINGS } from '../../language-server/src/protocol';
 
 const repoRoot = path.resolve(__dirname, '../../..');
 const defaults = defaultSettings(repoRoot);
 
-test('span mode: mid-line, block openers, blank lines, ordinary line ends', () => {
+test('span mode: mid-line, block openers, blank lines (by the line above), ordinary line ends', () => {
   assert.equal(decideMode('    x = foo(', 'a, b)'), 'single-line');
   assert.equal(decideMode('def f(x):', ''), 'multi-line');
   assert.equal(decideMode('if (ok) {', '  '), 'multi-line');
@@ -28,6 +28,16 @@ test('span mode: mid-line, block openers, blank lines, ordinary line ends', () =
   assert.equal(decideMode('print(', ')'), 'single-line');
   assert.equal(decideMode('while x do', ''), 'multi-line');
   assert.equal(decideMode('undo', ''), 'single-line');
+  // A blank line: a body after a block opener, one statement after an ordinary line.
+  assert.equal(decideMode('    ', '', 'def f(x):'), 'multi-line');
+  assert.equal(decideMode('', '', 'function f() {'), 'multi-line');
+  assert.equal(decideMode('    ', '', '    x = 1'), 'single-line');
+  assert.equal(decideMode('', '', '}'), 'single-line');
+  assert.equal(lineAboveCursor('a = 1\ndef f(x):\n\n   \n    '), 'def f(x):', 'blank lines between are skipped');
+  assert.equal(lineAboveCursor('    x = 1\n    '), '    x = 1');
+  assert.equal(lineAboveCursor('  '), '', 'nothing above');
+  assert.equal(requestAt('import os\n\ndef f(x):\n    \n', 25, defaults)?.plan.mode, 'multi-line');
+  assert.equal(requestAt('import os\n\nx = 1\n\n', 17, defaults)?.plan.mode, 'single-line');
 });
 
 test('cursor plans: one canvas of the mode\'s max tokens, capped by the model\'s window; candidates from the settings', () => {
