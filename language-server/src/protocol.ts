@@ -100,7 +100,8 @@ export const SETTINGS = {
     type: 'boolean',
     default: true,
     markdownDescription: 'Show the model code from other files of the workspace: chunks of open and recently edited files that '
-      + 'share names with the code around the cursor, and the definitions of names near the cursor. Only workspace files, '
+      + 'share names with the code around the cursor, the outlines of the ones this file imports, and the definitions of names '
+      + 'near the cursor. Only workspace files, '
       + 'not matched by `files.exclude` or `.gitignore`, up to 512 KB; nothing leaves your machine.',
   },
   crossFileTokens: {

@@ -19,8 +19,9 @@ export interface Chunk {
   text: string;
   /** First line of the chunk in its file (0-based). */
   line: number;
-  /** 'file': a chunk of an open or recently edited file; 'definition': the client's definition of a name near the cursor. */
-  kind: 'file' | 'definition';
+  /** 'file': a chunk of an open or recently edited file; 'definition': the client's definition of a name near the cursor;
+   *  'outline': the definition lines of a file the cursor's file imports (imports.ts). */
+  kind: 'file' | 'definition' | 'outline';
 }
 
 const IDENTIFIER = /[A-Za-z_$][A-Za-z0-9_$]*/g;

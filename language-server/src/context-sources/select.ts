@@ -29,6 +29,8 @@ export interface Candidate {
   chunk: Chunk;
   /** The chunk's identifiers (computed once per chunk by the caller's cache). */
   ids: ReadonlySet<string>;
+  /** Added to the similarity: what the sources know beyond shared names (an import, say). */
+  boost?: number;
 }
 
 /** The identifiers the chunks are compared with: the code before and after the cursor. */
@@ -38,13 +40,14 @@ export function queryIdentifiers(prefix: string, suffix: string): Set<string> {
 
 /**
  * The best chunks for the query, at most `maxChunks` and `maxChars` of text in all: definitions of
- * names near the cursor first, then by similarity. A chunk is skipped when its text was already
- * chosen (the same code open twice) or when it overlaps a chosen chunk of the same file.
+ * names near the cursor first, then by similarity plus the candidate's boost. A chunk is skipped
+ * when its text was already chosen (the same code open twice) or when it overlaps a chosen chunk
+ * of the same file (an outline overlaps nothing: its lines are spread over the file).
  * Returned in reading order: worst first, best last.
  */
 export function selectChunks(candidates: readonly Candidate[], query: ReadonlySet<string>, maxChunks: number, maxChars: number): ScoredChunk[] {
   const scored = candidates
-    .map(({ chunk, ids }) => ({ ...chunk, score: similarity(query, ids) + (chunk.kind === 'definition' ? 1 : 0) }))
+    .map(({ chunk, ids, boost }) => ({ ...chunk, score: similarity(query, ids) + (boost ?? 0) + (chunk.kind === 'definition' ? 1 : 0) }))
     .filter((c) => c.score >= MIN_SIMILARITY)
     // Ties (equal scores) break by path and line, so the same inputs always give the same text.
     .sort((a, b) => b.score - a.score || (a.path < b.path ? -1 : a.path > b.path ? 1 : a.line - b.line));
@@ -54,7 +57,8 @@ export function selectChunks(candidates: readonly Candidate[], query: ReadonlySe
   for (const c of scored) {
     if (chosen.length >= maxChunks) break;
     if (texts.has(c.text)) continue;
-    if (chosen.some((o) => o.path === c.path && Math.abs(o.line - c.line) < CHUNK_LINES)) continue;
+    const overlaps = (o: ScoredChunk) => o.path === c.path && o.kind !== 'outline' && c.kind !== 'outline' && Math.abs(o.line - c.line) < CHUNK_LINES;
+    if (chosen.some(overlaps)) continue;
     const size = header('//', c.path).length + c.text.length;
     if (chars + size > maxChars) continue;
     chosen.push(c);

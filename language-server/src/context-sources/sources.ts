@@ -1,10 +1,11 @@
 // The context sources of issue 24: code from other files of the workspace, placed before the
 // model's usual context (select.ts has the format).
 //
-// Two sources. (1) A ring buffer of the open and recently edited files: the most recently
+// Three sources. (1) A ring buffer of the open and recently edited files: the most recently
 // opened or edited `maxFiles` documents, their text kept after they close (a file the user just
-// looked at is often the one the code uses), chunked lazily per version. (2) The definitions of
-// names near the cursor, sent by the client (VS Code's definition providers, extension/src/definitions.ts).
+// looked at is often the one the code uses), chunked lazily per version. (2) The outlines of the
+// ring's files that the cursor's file imports (imports.ts). (3) The definitions of names near
+// the cursor, sent by the client (VS Code's definition providers, extension/src/definitions.ts).
 // Both go through the WorkspaceFilter: only workspace files, not excluded, not too large.
 //
 // Stability is what keeps typing cheap: the engine reuses a document's context keys and values
@@ -15,6 +16,7 @@
 
 import { chunkFile, identifiers, type Chunk } from './chunks';
 import type { WorkspaceFilter } from './exclusions';
+import { importBindings, moduleMatches, modulePath, outlineChunk } from './imports';
 import { EXTRA_CHARS_PER_TOKEN, formatExtraContext, queryIdentifiers, selectChunks, type Candidate } from './select';
 
 /** Documents the ring buffer keeps (open or recently edited). */
@@ -23,6 +25,10 @@ export const MAX_FILES = 16;
 export const MAX_DEFINITIONS = 16;
 /** The pinned text is chosen again once the cursor is this many lines away from where it was chosen. */
 export const REGION_LINES = 12;
+/** Added to the similarity of an imported file's outline: ahead of plain chunks, behind the client's definitions. */
+export const IMPORTED_OUTLINE_BOOST = 0.5;
+/** Added again when a name the import binds is in the code around the cursor. */
+export const IMPORT_IN_USE_BOOST = 0.5;
 
 export interface SourceSettings {
   crossFile: boolean;
@@ -45,6 +51,9 @@ interface FileEntry {
   version: number;
   /** Chunks of `version` with their identifiers, made on first use. */
   candidates?: Candidate[];
+  /** Its outline (null: it defines nothing recognisable) and, for the cursor's file, its imports; made on first use. */
+  outline?: Chunk | null;
+  imports?: Map<string, string[]>;
 }
 
 interface Pin {
@@ -123,8 +132,9 @@ export class ContextSources {
     this.lastDocument = uri;
     if (pin && !switched && pin.settings === key && Math.abs(line - pin.line) <= REGION_LINES) return pin.extra.text ? pin.extra : undefined;
     const definitions = this.definitions.get(uri) ?? [];
-    const candidates = [...definitions, ...this.fileCandidates(uri)];
-    const chosen = selectChunks(candidates, queryIdentifiers(prefix, suffix), s.crossFileChunks, s.crossFileTokens * EXTRA_CHARS_PER_TOKEN);
+    const query = queryIdentifiers(prefix, suffix);
+    const candidates = [...definitions, ...this.fileCandidates(uri), ...this.importedOutlines(uri, languageId, query)];
+    const chosen = selectChunks(candidates, query, s.crossFileChunks, s.crossFileTokens * EXTRA_CHARS_PER_TOKEN);
     const extra = { text: formatExtraContext(chosen, languageId), chunks: chosen.length, maxTokens: s.crossFileTokens };
     this.pins.set(uri, { line, settings: key, extra, withDefinitions: definitions.length > 0 });
     return extra.text ? extra : undefined;
@@ -137,6 +147,26 @@ export class ContextSources {
       if (f.uri === uri) continue;
       f.candidates ??= chunkFile(f.path, f.text).map((chunk: Chunk) => ({ chunk, ids: identifiers(chunk.text) }));
       out.push(...f.candidates);
+    }
+    return out;
+  }
+
+  /** Outlines of the ring's files that `uri`'s text imports, boosted (more when a bound name is near the cursor). */
+  private importedOutlines(uri: string, languageId: string, query: ReadonlySet<string>): Candidate[] {
+    const self = this.files.get(uri);
+    if (!self) return [];
+    self.imports ??= importBindings(self.text, self.path, languageId);
+    if (self.imports.size === 0) return [];
+    const out: Candidate[] = [];
+    for (const f of this.files.values()) {
+      if (f.uri === uri) continue;
+      const fileModule = modulePath(f.path);
+      const names = [...self.imports].filter(([, modules]) => modules.some((m) => moduleMatches(fileModule, m))).map(([name]) => name);
+      if (names.length === 0) continue;
+      if (f.outline === undefined) f.outline = outlineChunk(f.path, f.text) ?? null;
+      if (!f.outline) continue;
+      const inUse = names.some((n) => n !== '' && query.has(n));
+      out.push({ chunk: f.outline, ids: identifiers(f.outline.text), boost: IMPORTED_OUTLINE_BOOST + (inUse ? IMPORT_IN_USE_BOOST : 0) });
     }
     return out;
   }
