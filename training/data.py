@@ -28,7 +28,10 @@ With `extra_tokens`, a share of examples (`CROSS_FILE_SHARE`) first reads chunks
 folder, chosen by the identifiers they share with the code around the hole, in the text the language server
 writes (language-server/src/context-sources/select.ts): a comment line `// Path: dir/file.js` (`#` for Python)
 and the chunk's lines, the most similar chunk last, cut to the budget from its start, all before <|suffix|>.
-So the model learns to use a name it was shown from another file, as the editor shows them.
+In half of those (`NEEDED_SHARE`) the chunks are the ones holding names the middle uses and the window around
+the hole does not: without them the extra context is mostly unrelated to the middle, and the model learns to
+read past it (measured: the run's checkpoints stopped copying a sibling's function name that stage 3, never
+trained on extra context, copied). So the model learns to use a name it was shown from another file.
 
 Several segments share one row of `row_tokens` (positions restart, attention stays inside a segment),
 so short single-line holes cost what they need; the row's last example gives up some prefix to fill it.
@@ -46,6 +49,7 @@ MASK, PAD, SUFFIX, PREFIX = (SENTINELS[k][0] for k in ("mask", "pad", "suffix", 
 KINDS = {"line": 2, "line-cursor": 1.5, "opener": 2.5, "body": 1.5, "lines": 1.5, "span": 2, "continuation": 0.5}
 OPENERS = (":", "{", "(", "[", "=>", "->")
 CROSS_FILE_SHARE = 0.3
+NEEDED_SHARE = 0.5   # of the cross-file examples: chunks chosen for the names the middle needs
 CHUNK_LINES, CHUNK_STEP = 16, 8   # as the server's chunks (context-sources/chunks.ts)
 MIN_SIMILARITY = 0.04
 IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]+")
@@ -88,15 +92,17 @@ def shown_path(path):
     return rest.split("/", 1)[-1] if source == "npm" else rest
 
 
-def cross_file_text(query, siblings, lang, max_chars, rnd):
-    """Chunks of sibling files most similar to `query` (identifier sets), in the server's format."""
+def cross_file_text(query, siblings, lang, max_chars, rnd, needed=frozenset()):
+    """Chunks of sibling files most similar to `query` (identifier sets), in the server's format;
+    with `needed` (names the middle uses), only chunks holding some of them, the most first."""
     chunks = []
-    for path, text in rnd.sample(siblings, min(3, len(siblings))):
+    for path, text in rnd.sample(siblings, min(12 if needed else 3, len(siblings))):
         lines = text.split("\n")
         for at in range(0, max(1, len(lines) - CHUNK_STEP), CHUNK_STEP):
             chunk = "\n".join(lines[at : at + CHUNK_LINES]).rstrip("\n") + "\n"
-            score = similarity(query, identifiers(chunk))
-            if score >= MIN_SIMILARITY:
+            ids = identifiers(chunk)
+            score = similarity(query, ids) + (len(needed & ids) if needed else 0)
+            if score >= (1 if needed else MIN_SIMILARITY):
                 chunks.append((score, path, chunk))
     comment = "#" if lang == "python" else "//"
     chosen, chars = [], 0
@@ -212,12 +218,12 @@ class InfillExamples:
             if room_ctx < MIN_PREFIX:
                 return None
             # Cross-file context takes only what the prefix leaves of the row, as the server adds it on top.
-            extra = self.extra_ids(i, prefix, suffix, room_ctx - self.prefix_tokens)
+            extra = self.extra_ids(i, prefix, middle, suffix, room_ctx - self.prefix_tokens)
             keep = min(self.prefix_tokens, room_ctx - len(extra))
             pre = self.encode(prefix[-self.prefix_tokens * 6:])[-keep:]
             return [*extra, SUFFIX, *suf, PREFIX, *pre], mid, kind
 
-    def extra_ids(self, i, prefix, suffix, room):
+    def extra_ids(self, i, prefix, middle, suffix, room):
         """Cross-file context for a hole in file i (often none), at most extra_tokens and room tokens."""
         path, lang, _ = self.files[i]
         budget = min(self.extra_tokens, room)
@@ -225,7 +231,10 @@ class InfillExamples:
         if budget < 16 or not siblings or self.rnd.random() >= CROSS_FILE_SHARE:
             return []
         query = identifiers(prefix[-1500:] + "\n" + suffix[:400])
-        text = cross_file_text(query, [(shown_path(self.files[j][0]), self.texts[j]) for j in siblings], lang, budget * 3, self.rnd)
+        sibling_texts = [(shown_path(self.files[j][0]), self.texts[j]) for j in siblings]
+        needed = identifiers(middle) - query if self.rnd.random() < NEEDED_SHARE else set()
+        text = cross_file_text(query, sibling_texts, lang, budget * 3, self.rnd, needed) if needed else ""
+        text = text or cross_file_text(query, sibling_texts, lang, budget * 3, self.rnd)
         return self.encode(text)[-budget:] if text else []
 
     def segment(self, ctx, mid):
