@@ -128,10 +128,19 @@ def save_in_pieces(src, out_dir, name="model.onnx"):
     return [f"{name}.{i}.weights" for i in range(len(pieces))]
 
 
+# Long enough that the int8 graph's top-token agreement is measured on ~170 context positions, not ~40,
+# where one position moved it by 2.5 points across the test's floor.
 PARITY_TEXT = (
+    "import json\nfrom pathlib import Path\n\n\n"
     "def moving_average(values, window=3):\n    out = []\n    for i in range(len(values) - window + 1):\n"
-    "        out.append(sum(values[i:i + window]) / window)\n    return out\n"
+    "        out.append(sum(values[i:i + window]) / window)\n    return out\n\n\n"
+    "class Ledger:\n    \"\"\"Amounts per account, saved as JSON.\"\"\"\n\n"
+    "    def __init__(self, path):\n        self.path = Path(path)\n        self.accounts = {}\n\n"
+    "    def add(self, account, amount):\n        self.accounts.setdefault(account, []).append(amount)\n\n"
+    "    def totals(self):\n        return {name: sum(amounts) for name, amounts in self.accounts.items()}\n\n"
+    "    def save(self):\n        self.path.write_text(json.dumps(self.accounts, indent=2))\n"
 )
+SUFFIX_TOKENS, CANVAS_TOKENS = 16, 12
 
 
 def parity_fixture(model, specials, tokenizer):
@@ -140,10 +149,11 @@ def parity_fixture(model, specials, tokenizer):
     flat and their argmax is a coin toss for any runtime."""
     c = model.cfg
     text = tokenizer.encode(PARITY_TEXT).ids
-    ids = torch.tensor([[specials["suffix"], *text[-12:], specials["prefix"], *text[:26]]])
-    n, canvas = ids.shape[1], 12
+    cut = len(text) - SUFFIX_TOKENS - CANVAS_TOKENS   # the prefix ends here; the canvas covers the next tokens
+    ids = torch.tensor([[specials["suffix"], *text[-SUFFIX_TOKENS:], specials["prefix"], *text[:cut]]])
+    n, canvas = ids.shape[1], CANVAS_TOKENS
     cids = torch.full((1, canvas), specials["mask"])
-    cids[0, 0], cids[0, 3] = text[26], text[29]
+    cids[0, 0], cids[0, 3] = text[cut], text[cut + 3]
     empty = torch.zeros(c.n_layer, 1, c.n_kv_head, 0, c.head_dim)
     with torch.no_grad():
         logits, k, v = model(ids, torch.arange(n)[None], causal_mask(1, n), empty, empty)

@@ -1,5 +1,5 @@
 // Checks an exported model against the PyTorch reference logits that training/export.py stored in
-// parity.json (parity_fixture): a causal pass over a 40-token context, then a 12-token canvas pass
+// parity.json (parity_fixture): a causal pass over a context of ~170 tokens, then a 12-token canvas pass
 // (all-ones mask) against its cache. Both run through the engine's own code: ModelSession.forward,
 // contextPass (the causal mask) and blockPass (one block of 12 masks, nothing pending: the block's
 // mask and positions).

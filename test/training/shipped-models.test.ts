@@ -35,8 +35,8 @@ for (const name of ['tiny', 'default']) {
     // int8 graphs quantize activations at run time with one scale per tensor. Unsmoothed, over 30
     // blocks that moved models/default's logits by up to a sixth of the largest (4.5 of 28) and kept
     // the top token at 58% of context positions; smoothed before quantizing (training/smooth.py),
-    // by 1.4 of 28, with the top token at 93% of context and all canvas positions. These bounds keep
-    // that from sliding back unnoticed. Float graphs must match closely.
+    // by about 2 of 30, with the top token at ~91% of the ~170 context positions and all canvas
+    // positions. These bounds keep that from sliding back unnoticed. Float graphs must match closely.
     const m = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
     const int8 = m.weights_dtype === 'int8';
     const smoothed = int8 && m.int8_smoothing != null;
