@@ -44,7 +44,7 @@ function opensBlock(linePrefix: string): boolean {
  * auto-inserted closer (`{║}`), and on a blank line whose nearest non-blank line above opens a
  * block (or that has none above: an empty file). Any other blank line gets one line: the next
  * statement is a line more often than a block, and a wrong block costs the user more to read
- * and reject than one line costs them to accept and ask again (docs/measurements.md has the
+ * and reject than one line costs them to accept and ask again (docs/quality.md has the
  * two policies side by side on held-out holes).
  * `lineAbove`: the nearest non-blank line before the cursor's, '' when there is none.
  */
