@@ -1,6 +1,7 @@
 // diffusionInfill/fillSelection: the user selects a range and asks the model to rewrite it.
 // This is where a diffusion model differs from a left-to-right one: the span is filled
-// knowing both sides, and its length is chosen from the selection, not from a stop token.
+// knowing both sides. The selection's size only sets a ceiling (span-policy.ts: half again
+// its tokens, and a block); the model ends the replacement where it writes <|pad|>.
 //
 // Unlike ghost text this is an explicit command, so a model that is not ready is reported
 // as an error the client can show; a cancelled request or a closed document answers with
