@@ -161,10 +161,13 @@ def parity_fixture(model, specials, tokenizer):
     stride, rows = 97, [0, 7, 15, n - 1]  # a vocabulary slice at a few positions keeps the file small
     def sample(x):
         return [[round(v, 4) for v in row[::stride].tolist()] for row in x]
+    def top5(x):  # a quantized runtime may swap near-tied top tokens; it should stay among these
+        return x.topk(5, dim=-1).indices.tolist()
     return {"stride": stride,
             "context": {"input_ids": ids[0].tolist(), "rows": rows, "logits": sample(logits[0, rows]),
-                        "argmax": logits[0].argmax(-1).tolist()},
-            "canvas": {"input_ids": cids[0].tolist(), "logits": sample(clogits[0]), "argmax": clogits[0].argmax(-1).tolist()}}
+                        "argmax": logits[0].argmax(-1).tolist(), "top5": top5(logits[0])},
+            "canvas": {"input_ids": cids[0].tolist(), "logits": sample(clogits[0]), "argmax": clogits[0].argmax(-1).tolist(),
+                       "top5": top5(clogits[0])}}
 
 
 def load(args):

