@@ -36,7 +36,9 @@ for (const name of ['tiny', 'default']) {
     // blocks that moved models/default's logits by up to a sixth of the largest (4.5 of 28) and kept
     // the top token at 58% of context positions; smoothed before quantizing (training/smooth.py),
     // by about 2 of 30, with the top token at ~91% of the ~170 context positions and all canvas
-    // positions. These bounds keep that from sliding back unnoticed. Float graphs must match closely.
+    // positions. These bounds keep that from sliding back unnoticed; a canvas of 12 positions may lose
+    // one near-tie to another CPU's rounding, and a swapped top token must stay among PyTorch's top 5
+    // (fixtures that store them). Float graphs must match closely.
     const m = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
     const int8 = m.weights_dtype === 'int8';
     const smoothed = int8 && m.int8_smoothing != null;
@@ -44,8 +46,9 @@ for (const name of ['tiny', 'default']) {
     for (const [pass, r] of Object.entries(p)) {
       const tolerance = smoothed ? 0.1 * r.scale : int8 ? 0.25 * r.scale : 1e-3 * Math.max(1, r.scale);
       assert.ok(r.maxDiff < tolerance, `${pass} pass max |diff| ${r.maxDiff} (tolerance ${tolerance})`);
-      const floor = !int8 ? 1 : smoothed ? (pass === 'canvas' ? 0.95 : 0.85) : 0.9;
+      const floor = !int8 ? 1 : smoothed ? (pass === 'canvas' ? 0.9 : 0.85) : 0.9;
       assert.ok(r.argmaxAgree >= floor, `${pass} pass argmax agreement ${r.argmaxAgree} (floor ${floor})`);
+      if (r.top5Agree !== undefined) assert.ok(r.top5Agree >= (int8 ? 0.98 : 1), `${pass} pass top token among PyTorch's top 5: ${r.top5Agree}`);
     }
   });
 }
