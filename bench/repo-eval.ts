@@ -33,6 +33,8 @@ const uri = (file: string) => `file://${ROOT}/${file}`;
 interface Mode { name: string; tokens: number; chunks: number }
 interface Row {
   firstEm: number; firstEs: number; em: number; es: number;
+  /** The other file's name appears in the extra context (retrieval found it) / in the rested completion (the model used it). */
+  nameInExtra: number; nameUsed: number;
   firstMs: number; warmMs: number; restedMs: number; typedMs: number; contextTokens: number; extraTokens: number; kvBytes: number;
 }
 
@@ -83,7 +85,9 @@ async function main(): Promise<void> {
       const typed = await engine.infill({ ...request, prefix: ctx.prefix + h.middle[0] });
       engine.forget(document);
       const f = score(first);
-      rows.get(m.name)!.push({ firstEm: f.em, firstEs: f.es, ...score(rested), firstMs: first.timings.totalMs, warmMs,
+      const nameInExtra = extra?.text.includes(h.name) ? 1 : 0;
+      const nameUsed = (rested.candidates[0]?.text ?? '').includes(h.name) ? 1 : 0;
+      rows.get(m.name)!.push({ firstEm: f.em, firstEs: f.es, ...score(rested), nameInExtra, nameUsed, firstMs: first.timings.totalMs, warmMs,
         restedMs: rested.timings.totalMs, typedMs: typed.timings.totalMs, contextTokens: rested.context.tokens, extraTokens: rested.extraTokens ?? 0, kvBytes });
     }
     tick(i + 1);
@@ -95,6 +99,7 @@ async function main(): Promise<void> {
     const p = (key: keyof Row, q: number) => percentile(r.map((x) => x[key]), q);
     return { mode: m.name, holes: r.length, firstExactMatch: mean(r.map((x) => x.firstEm)), firstEditSimilarity: mean(r.map((x) => x.firstEs)),
       exactMatch: mean(r.map((x) => x.em)), editSimilarity: mean(r.map((x) => x.es)),
+      nameInExtra: mean(r.map((x) => x.nameInExtra)), nameUsed: mean(r.map((x) => x.nameUsed)),
       firstP50: p('firstMs', 50), firstP95: p('firstMs', 95), warmP50: p('warmMs', 50), restedP50: p('restedMs', 50),
       typedP50: p('typedMs', 50), typedP95: p('typedMs', 95),
       contextTokens: mean(r.map((x) => x.contextTokens)), extraTokens: mean(r.map((x) => x.extraTokens)), kvMiB: mean(r.map((x) => x.kvBytes)) / 2 ** 20 };
@@ -104,10 +109,11 @@ async function main(): Promise<void> {
     + `(${[...new Set(holes.map((h) => h.file.split('/')[0]))].join(', ')}), model ${info.name}, ${machine()}, ${new Date().toISOString().slice(0, 10)}. `
     + `Single-line, greedy, canvas ${CANVAS}, windows ${WINDOWS.maxPrefixTokens}/${WINDOWS.maxSuffixTokens}, ${a.chunks} chunks at most. `
     + 'First: the first completion at the cursor, nothing cached (the extra context is read only once warm, so not here). '
-    + 'Warm-up: the prefill at cursor rest. Rested: the completion after it. Typed: one character later. KV: what the document keeps.\n\n'
-    + table(['mode', 'first EM %', 'first ES %', 'rested EM %', 'rested ES %', 'first p50 ms', 'first p95 ms', 'warm-up p50 ms', 'rested p50 ms',
+    + 'Warm-up: the prefill at cursor rest. Rested: the completion after it. Typed: one character later. KV: what the document keeps. '
+    + 'Name in extra: the hidden line\'s name from the other file is in the extra context (retrieval); name used: the rested completion writes it.\n\n'
+    + table(['mode', 'first EM %', 'first ES %', 'rested EM %', 'rested ES %', 'name in extra %', 'name used %', 'first p50 ms', 'first p95 ms', 'warm-up p50 ms', 'rested p50 ms',
       'typed p50 ms', 'typed p95 ms', 'context tokens', 'extra tokens', 'KV MiB/doc'],
-    summary.map((s) => [s.mode, pct(s.firstExactMatch), pct(s.firstEditSimilarity), pct(s.exactMatch), pct(s.editSimilarity), s.firstP50.toFixed(0),
+    summary.map((s) => [s.mode, pct(s.firstExactMatch), pct(s.firstEditSimilarity), pct(s.exactMatch), pct(s.editSimilarity), pct(s.nameInExtra), pct(s.nameUsed), s.firstP50.toFixed(0),
       s.firstP95.toFixed(0), s.warmP50.toFixed(0), s.restedP50.toFixed(0), s.typedP50.toFixed(0), s.typedP95.toFixed(0), s.contextTokens.toFixed(0),
       s.extraTokens.toFixed(0), s.kvMiB.toFixed(1)]));
   writeResults(a.out ?? path.join(repoRoot, 'bench/results'), 'repo-holes', { summary, machine: machine() }, md);

@@ -24,11 +24,11 @@ masked. A and B mask complementary sets, so each middle token carries a loss in 
 clean stream's own next-token loss is the base's objective on the middle. `<|pad|>` ends the middle
 (at least one), which is how the model learns the span's length.
 
-With `extra_tokens`, a share of examples (`CROSS_FILE_SHARE`) first reads chunks of other files of the same
+With `extra_tokens`, a share of examples (`cross_file_share`) first reads chunks of other files of the same
 folder, chosen by the identifiers they share with the code around the hole, in the text the language server
 writes (language-server/src/context-sources/select.ts): a comment line `// Path: dir/file.js` (`#` for Python)
 and the chunk's lines, the most similar chunk last, cut to the budget from its start, all before <|suffix|>.
-In half of those (`NEEDED_SHARE`) the chunks are the ones holding names the middle uses and the window around
+In a share of those (`needed_share`) the chunks are the ones holding names the middle uses and the window around
 the hole does not: without them the extra context is mostly unrelated to the middle, and the model learns to
 read past it (measured: the run's checkpoints stopped copying a sibling's function name that stage 3, never
 trained on extra context, copied). So the model learns to use a name it was shown from another file.
@@ -48,6 +48,7 @@ from base import SENTINELS
 MASK, PAD, SUFFIX, PREFIX = (SENTINELS[k][0] for k in ("mask", "pad", "suffix", "prefix"))
 KINDS = {"line": 2, "line-cursor": 1.5, "opener": 2.5, "body": 1.5, "lines": 1.5, "span": 2, "continuation": 0.5}
 OPENERS = (":", "{", "(", "[", "=>", "->")
+# The validation examples keep these; a run's training examples may draw more (train.py's config).
 CROSS_FILE_SHARE = 0.3
 NEEDED_SHARE = 0.5   # of the cross-file examples: chunks chosen for the names the middle needs
 CHUNK_LINES, CHUNK_STEP = 16, 8   # as the server's chunks (context-sources/chunks.ts)
@@ -172,12 +173,13 @@ def round_up(n, k):
 
 class InfillExamples:
     def __init__(self, texts, tokenizer, prefix_tokens=192, suffix_tokens=64, canvas_tokens=96, seed=0,
-                 block_length=8, row_tokens=512, kinds=None, files=None, extra_tokens=0):
+                 block_length=8, row_tokens=512, kinds=None, files=None, extra_tokens=0,
+                 cross_file_share=CROSS_FILE_SHARE, needed_share=NEEDED_SHARE):
         """texts: the corpus's texts; or files: (path, language, text) records, which also give the
         folders that cross-file context (extra_tokens > 0) is drawn from."""
         self.files = files or [("", "", t) for t in texts]
         self.texts, self.tok = [f[2] for f in self.files], tokenizer
-        self.extra_tokens = extra_tokens
+        self.extra_tokens, self.cross_file_share, self.needed_share = extra_tokens, cross_file_share, needed_share
         self.folders = {}
         for i, (path, _, _) in enumerate(self.files):
             self.folders.setdefault(os.path.dirname(path), []).append(i)
@@ -228,11 +230,11 @@ class InfillExamples:
         path, lang, _ = self.files[i]
         budget = min(self.extra_tokens, room)
         siblings = [j for j in self.folders.get(os.path.dirname(path), []) if j != i] if path else []
-        if budget < 16 or not siblings or self.rnd.random() >= CROSS_FILE_SHARE:
+        if budget < 16 or not siblings or self.rnd.random() >= self.cross_file_share:
             return []
         query = identifiers(prefix[-1500:] + "\n" + suffix[:400])
         sibling_texts = [(shown_path(self.files[j][0]), self.texts[j]) for j in siblings]
-        needed = identifiers(middle) - query if self.rnd.random() < NEEDED_SHARE else set()
+        needed = identifiers(middle) - query if self.rnd.random() < self.needed_share else set()
         text = cross_file_text(query, sibling_texts, lang, budget * 3, self.rnd, needed) if needed else ""
         text = text or cross_file_text(query, sibling_texts, lang, budget * 3, self.rnd)
         return self.encode(text)[-budget:] if text else []
