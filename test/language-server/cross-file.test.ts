@@ -53,7 +53,7 @@ describe('context from other files, real model', () => {
     await server.connection.sendRequest(InitializeRequest.type, {
       processId: process.pid, rootUri: pathToFileURL(root).href, workspaceFolders: [{ uri: pathToFileURL(root).href, name: 'ws' }],
       capabilities: { textDocument: { inlineCompletion: { dynamicRegistration: false } } },
-      initializationOptions: { modelPath: path.join(repoRoot, 'models/default'), debounceMs: 0, ghostTextBudgetMs: 0, cache: true },
+      initializationOptions: { modelPath: path.join(repoRoot, 'models/default'), debounceMs: 0, ghostTextBudgetMs: 0, cache: true, crossFile: true },
     });
     await server.connection.sendNotification(InitializedNotification.type, {});
     await server.waitForStatus((s) => s.state === 'ready', 180_000);
