@@ -28,8 +28,6 @@ if [ "$name" = tiny ]; then
 fi
 [ -n "${EXPORT_ONLY:-}" ] || $train_py training/train.py --config "training/configs/$name.json" ${RESUME:+--resume} ${INIT:+--init "$INIT"}
 out=$($py -c "import json,sys;print(json.load(open(sys.argv[1]))['out_dir'])" "training/configs/$name.json")
-$py training/smooth.py --adapter "$out/adapter.npz" --out "models/$name/ranges.npz"
-$py training/export.py --adapter "$out/adapter.npz" --out "models/$name" --name "$name" --dtype int8 --ranges "models/$name/ranges.npz"
-$py training/make_tokenizer_fixture.py "models/$name/tokenizer.json"
+bash training/candidate.sh "$out/adapter.npz" "models/$name" "$name"
 $py training/evaluate.py --adapter "$out/adapter.npz" --holes bench/holes-heldout.jsonl --humaneval single,multi,random \
   --limit 100 --out "bench/results/quality-$name.json"
