@@ -32,6 +32,9 @@ In a share of those (`needed_share`) the chunks are the ones holding names the m
 the hole does not: without them the extra context is mostly unrelated to the middle, and the model learns to
 read past it (measured: the run's checkpoints stopped copying a sibling's function name that stage 3, never
 trained on extra context, copied). So the model learns to use a name it was shown from another file.
+In a share of those (`outline_share`) the outline of a sibling defining such a name comes last, nearest the
+code, as the server places the outlines of the files the cursor's file imports: definition lines only, a form
+the model otherwise never meets.
 
 Several segments share one row of `row_tokens` (positions restart, attention stays inside a segment),
 so short single-line holes cost what they need; the row's last example gives up some prefix to fill it.
@@ -51,6 +54,7 @@ OPENERS = (":", "{", "(", "[", "=>", "->")
 # The validation examples keep these; a run's training examples may draw more (train.py's config).
 CROSS_FILE_SHARE = 0.3
 NEEDED_SHARE = 0.5   # of the cross-file examples: chunks chosen for the names the middle needs
+OUTLINE_SHARE = 0.0  # of those: also the outline of a sibling defining such a name (validation has none)
 CHUNK_LINES, CHUNK_STEP = 16, 8   # as the server's chunks (context-sources/chunks.ts)
 MIN_SIMILARITY = 0.04
 IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]+")
@@ -115,6 +119,49 @@ def cross_file_text(query, siblings, lang, max_chars, rnd, needed=frozenset()):
     return "".join(reversed(chosen))  # the most similar last, nearest the code
 
 
+# A sibling's outline as the server gives the files the cursor's file imports: its definition lines in
+# file order, exported ones chosen first when not all fit (language-server/src/context-sources/imports.ts;
+# test/training/outline.test.ts holds the two to the same lines).
+EXPORTED = re.compile(r"^\s*(export\b|module\.exports\b|exports\.[\w$]+\s*=)")
+DEFINITION = [re.compile(p) for p in (
+    r"^\s*(export\s+)?(default\s+)?(async\s+)?function\b",
+    r"^\s*(export\s+)?(default\s+)?(abstract\s+)?class\b",
+    r"^\s*(export\s+)?(const|let|var)\s+[\w$]+\s*=\s*(async\s+)?(function\b|class\b|\([^)]*\)\s*=>|[\w$]+\s*=>)",
+    r"^\s*(export\s+)?(interface|type|enum)\s+[\w$]+",
+    r"^\s*(async\s+)?def\s+\w+",
+    r"^\s*class\s+\w+",
+    r"^\s+(static\s+)?(async\s+)?\*?(?!(if|for|while|switch|catch|return)\b)[\w$]+\s*\([^)]*\)\s*\{\s*$",
+    r"^\s*(module\.exports|exports\.[\w$]+)\s*=",
+    r"^\s*export\s*\{",
+)]
+MAX_OUTLINE_CHARS, MAX_OUTLINE_LINE = 600, 100
+
+
+def outline(text):
+    """The definition lines of a file, each ending with a line break, as one string ('' when none)."""
+    found = []
+    for i, raw in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n")):
+        if any(d.search(raw) for d in DEFINITION):
+            found.append((i, raw[:MAX_OUTLINE_LINE].rstrip(), bool(EXPORTED.search(raw))))
+    chosen, chars = [], 0
+    for f in [f for f in found if f[2]] + [f for f in found if not f[2]]:
+        if chars + len(f[1]) + 1 <= MAX_OUTLINE_CHARS:
+            chosen.append(f)
+            chars += len(f[1]) + 1
+    return "".join(f"{line}\n" for _, line, _ in sorted(chosen))
+
+
+def outline_text(siblings, lang, max_chars, rnd, needed):
+    """The outline of a sibling defining a name the middle needs, in the server's format, or ''."""
+    comment = "#" if lang == "python" else "//"
+    for path, text in rnd.sample(siblings, min(12, len(siblings))):
+        lines = outline(text)
+        if needed & identifiers(lines):
+            piece = f"{comment} Path: {path}\n{lines}"
+            return piece if len(piece) <= max_chars else ""
+    return ""
+
+
 def indent_of(line):
     return len(line) - len(line.lstrip())
 
@@ -174,12 +221,13 @@ def round_up(n, k):
 class InfillExamples:
     def __init__(self, texts, tokenizer, prefix_tokens=192, suffix_tokens=64, canvas_tokens=96, seed=0,
                  block_length=8, row_tokens=512, kinds=None, files=None, extra_tokens=0,
-                 cross_file_share=CROSS_FILE_SHARE, needed_share=NEEDED_SHARE):
+                 cross_file_share=CROSS_FILE_SHARE, needed_share=NEEDED_SHARE, outline_share=OUTLINE_SHARE):
         """texts: the corpus's texts; or files: (path, language, text) records, which also give the
         folders that cross-file context (extra_tokens > 0) is drawn from."""
         self.files = files or [("", "", t) for t in texts]
         self.texts, self.tok = [f[2] for f in self.files], tokenizer
         self.extra_tokens, self.cross_file_share, self.needed_share = extra_tokens, cross_file_share, needed_share
+        self.outline_share = outline_share
         self.folders = {}
         for i, (path, _, _) in enumerate(self.files):
             self.folders.setdefault(os.path.dirname(path), []).append(i)
@@ -236,6 +284,8 @@ class InfillExamples:
         sibling_texts = [(shown_path(self.files[j][0]), self.texts[j]) for j in siblings]
         needed = identifiers(middle) - query if self.rnd.random() < self.needed_share else set()
         text = cross_file_text(query, sibling_texts, lang, budget * 3, self.rnd, needed) if needed else ""
+        if needed and self.rnd.random() < self.outline_share:  # the outline nearest the code, as the server places it
+            text = text + outline_text(sibling_texts, lang, budget * 3 - len(text), self.rnd, needed)
         text = text or cross_file_text(query, sibling_texts, lang, budget * 3, self.rnd)
         return self.encode(text)[-budget:] if text else []
 

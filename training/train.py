@@ -47,6 +47,7 @@ class TrainConfig:
     extra_tokens: int = 0      # > 0: some examples first read chunks of other files of the folder (the server's cross-file context)
     cross_file_share: float = 0.3   # of the training examples with extra_tokens (validation keeps data.py's shares)
     needed_share: float = 0.5       # of those: chunks holding names the middle needs
+    outline_share: float = 0.0      # of those: also the outline of a sibling defining one
     block_length: int = 8
     lr: float = 3e-4
     min_lr_ratio: float = 0.1
@@ -206,7 +207,7 @@ def main():
                  block_length=cfg.block_length, row_tokens=cfg.row_tokens, extra_tokens=cfg.extra_tokens)
     train = InfillExamples(None, tok, files=read_files(os.path.join(cfg.corpus_dir, "train.jsonl"), cfg.train_files),
                            seed=cfg.seed + prior["steps"] * world + rank, cross_file_share=cfg.cross_file_share,
-                           needed_share=cfg.needed_share, **shape)
+                           needed_share=cfg.needed_share, outline_share=cfg.outline_share, **shape)
     val_src = InfillExamples(None, tok, files=read_files(os.path.join(cfg.corpus_dir, "val.jsonl")), seed=0, **shape)
     val = [tuple(t.to(device) for t in val_src.batch(cfg.batch_size)) for _ in range(cfg.eval_batches)] if lead else []
     log = None
