@@ -284,7 +284,8 @@ class InfillExamples:
         sibling_texts = [(shown_path(self.files[j][0]), self.texts[j]) for j in siblings]
         needed = identifiers(middle) - query if self.rnd.random() < self.needed_share else set()
         text = cross_file_text(query, sibling_texts, lang, budget * 3, self.rnd, needed) if needed else ""
-        if needed and self.rnd.random() < self.outline_share:  # the outline nearest the code, as the server places it
+        # (a share of 0 draws no number, so the validation examples stay the ones drawn before outlines existed)
+        if needed and self.outline_share > 0 and self.rnd.random() < self.outline_share:  # nearest the code, as the server places it
             text = text + outline_text(sibling_texts, lang, budget * 3 - len(text), self.rnd, needed)
         text = text or cross_file_text(query, sibling_texts, lang, budget * 3, self.rnd)
         return self.encode(text)[-budget:] if text else []
