@@ -11,8 +11,14 @@ adapter=${1:?usage: candidate.sh ADAPTER.npz OUT_DIR [NAME]}
 out=${2:?}
 name=${3:-$(basename "$out")}
 mkdir -p "$out"
-# A copy, so that the run going on beside it cannot change the adapter between the two steps.
-[ "$adapter" -ef "$out/adapter.npz" ] || cp "$adapter" "$out/adapter.npz"
+# A copy, so that the run going on beside it cannot change the adapter between the two steps, with the record
+# beside it that export.py writes into model.json (a run's training.json or a model's adapter.json).
+if ! [ "$adapter" -ef "$out/adapter.npz" ]; then
+  cp "$adapter" "$out/adapter.npz"
+  for record in adapter.json training.json; do
+    [ -f "$(dirname "$adapter")/$record" ] && cp "$(dirname "$adapter")/$record" "$out/" && break
+  done
+fi
 py=training/.venv/bin/python
 export PYTHONPATH=training OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)}
 $py training/smooth.py --adapter "$out/adapter.npz" --out "$out/ranges.npz"
