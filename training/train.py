@@ -29,7 +29,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from base import load_base
-from data import InfillExamples, read_files
+from data import CROSS_FILE_SHARE, NEEDED_SHARE, OUTLINE_SHARE, InfillExamples, read_files
 from lora import add_lora, load_adapter, save_adapter
 from model import TINY, MaskPredictor
 
@@ -45,9 +45,9 @@ class TrainConfig:
     suffix_tokens: int = 64
     canvas_tokens: int = 96    # the longest middle, in tokens (longer multi-line middles are cut at a line end)
     extra_tokens: int = 0      # > 0: some examples first read chunks of other files of the folder (the server's cross-file context)
-    cross_file_share: float = 0.3   # of the training examples with extra_tokens (validation keeps data.py's shares)
-    needed_share: float = 0.5       # of those: chunks holding names the middle needs
-    outline_share: float = 0.0      # of those: also the outline of a sibling defining one
+    cross_file_share: float = CROSS_FILE_SHARE   # of the training examples with extra_tokens (validation keeps data.py's shares)
+    needed_share: float = NEEDED_SHARE           # of those: chunks holding names the middle needs
+    outline_share: float = OUTLINE_SHARE         # of those: also the outline of a sibling defining one
     block_length: int = 8
     lr: float = 3e-4
     min_lr_ratio: float = 0.1
