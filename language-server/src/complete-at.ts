@@ -46,7 +46,7 @@ export interface CompleteAtResult {
 }
 
 type RequestSettings = Pick<ServerSettings, 'maxPrefixTokens' | 'maxSuffixTokens' | 'maxTokensSingleLine' | 'maxTokensMultiLine'
-  | 'candidates' | 'steps' | 'blockLength' | 'temperature' | 'cache'>;
+  | 'candidates' | 'steps' | 'blockLength' | 'temperature' | 'crossFileNameBias' | 'cache'>;
 
 /** The context and plan at `offset` in `text`, or undefined when the text is not worth completing
  *  (it looks binary). `maxCanvas`: the loaded model's limit (ModelService.maxCanvas). */

@@ -10,6 +10,7 @@ import type { EngineOptions, InfillCandidate, InfillEngine, InfillRequest, Infil
 import type { ServerSettings, ServerState, ServerStatusParams } from './protocol';
 import { engineRequest } from './complete-at';
 import { engineKey, resolveModelPath } from './settings';
+import type { ExtraContext } from './context-sources/sources';
 import type { SpanPlan } from './span-policy';
 
 const MAX_FAILURES_IN_A_ROW = 3;
@@ -31,7 +32,7 @@ export interface InfillContext {
 }
 
 /** Code from other files for a request (context-sources/sources.ts), or none. */
-export type ExtraContextProvider = (context: InfillContext, settings: ServerSettings) => { text: string; chunks: number; maxTokens: number } | undefined;
+export type ExtraContextProvider = (context: InfillContext, settings: ServerSettings) => ExtraContext | undefined;
 
 export interface Completion {
   /** Best confidence first, as the engine ranks them. */
@@ -141,7 +142,7 @@ export class ModelService {
     const started = performance.now();
     try {
       const extra = this.extraFor(context, settings);
-      const result = await engine.infill({ ...request, extraContext: extra?.text, maxExtraTokens: extra?.maxTokens }, signal);
+      const result = await engine.infill({ ...request, extraContext: extra?.text, maxExtraTokens: extra?.maxTokens, names: extra?.names, members: extra?.members }, signal);
       const latencyMs = performance.now() - started;
       this.failures = 0;
       this.noteDevice(result.device);

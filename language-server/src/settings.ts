@@ -81,10 +81,11 @@ export function generationHash(s: ServerSettings): string {
 }
 
 /** The sampler knobs of one request, straight from the settings. */
-export function samplerOptions(s: Pick<ServerSettings, 'steps' | 'blockLength' | 'temperature'>): SamplerOptions {
+export function samplerOptions(s: Pick<ServerSettings, 'steps' | 'blockLength' | 'temperature' | 'crossFileNameBias'>): SamplerOptions {
   return {
     steps: s.steps,
     blockLength: s.blockLength,
     temperature: s.temperature,
+    nameBias: s.crossFileNameBias,
   };
 }

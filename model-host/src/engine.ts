@@ -7,6 +7,7 @@ import { ContextCache } from './decoding/context-cache';
 import { CancelledError, errorText, ModelLoadError } from './errors';
 import { loadManifest, windowTokens, type ModelFiles } from './model/manifest';
 import { mean } from './decoding/logits';
+import { NameBias } from './decoding/names';
 import { buildContext, type PromptIds } from './decoding/prompt';
 import { sample, type SampleResult } from './decoding/sampler';
 import { ModelSession } from './model/session';
@@ -14,12 +15,16 @@ import { SharedLoad } from './model/shared-load';
 import { CodeTokenizer } from './model/tokenizer';
 import type { ContextReport, EngineOptions, InfillCandidate, InfillEngine, InfillRequest, InfillResult, ModelInfo } from './types';
 
+/** The context's end kept as text for the names' bias: longer than any name it completes. */
+const MAX_WORD_CHARS = 128;
+
 export class LocalEngine implements InfillEngine {
   private files: ModelFiles | undefined;
   private tokenizer: CodeTokenizer | undefined;
   private session: ModelSession | undefined;
   private info: ModelInfo | undefined;
   private contexts: ContextCache | undefined;
+  private lastNames: { key: string; bias: NameBias } | undefined;
   private readonly loading = new SharedLoad(() => this.open());
   /** Requests run one at a time: a session runs one pass at a time anyway. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -52,6 +57,7 @@ export class LocalEngine implements InfillEngine {
     const session = await ModelSession.open(files, this.options.provider, this.options.threads ?? 0, this.options.cpuArena ?? true);
     this.files = files;
     this.tokenizer = tokenizer;
+    this.lastNames = undefined;
     this.session = session;
     const m = files.manifest;
     this.contexts = new ContextCache({ layers: m.n_layer, kvHeads: m.n_kv_head, headDim: m.head_dim }, undefined,
@@ -168,7 +174,9 @@ export class LocalEngine implements InfillEngine {
     const maxExtra = Math.max(0, Math.min(request.maxExtraTokens ?? 0, room - maxSuffix - maxPrefix));
     const prompt = buildContext(tokenizer, manifest.special_tokens, prefix, request.suffix, maxPrefix, maxSuffix, request.extraContext, maxExtra);
     const word = blanks ? undefined : healWord(tokenizer, prompt, prefix);
-    return { prompt, healed: word?.text ?? blanks, openingTokens: word?.ids };
+    // The text the completion follows, as the model sees its end (names.ts reads its last word).
+    const textBefore = word ? prefix.slice(0, prefix.length - word.text.length) : prefix;
+    return { prompt, healed: word?.text ?? blanks, openingTokens: word?.ids, textBefore: textBefore.slice(-MAX_WORD_CHARS) };
   }
 
   private async run(request: InfillRequest, signal?: AbortSignal): Promise<InfillResult> {
@@ -181,7 +189,8 @@ export class LocalEngine implements InfillEngine {
     const extraSkipped = request.extraContextWhenWarm === true && built.prompt.extraTokens > 0 && request.reuseContext !== false
       && !contexts.holdsStart(request.document ?? '', built.prompt.ids, built.prompt.extraTokens + 1);
     if (extraSkipped) built = this.prompt({ ...request, extraContext: undefined });
-    const { prompt, healed, openingTokens } = built;
+    const { prompt, healed, openingTokens, textBefore } = built;
+    const names = this.nameBias(request);
     const singleLine = request.sampler.singleLine ?? false;
     const lineBreaks = singleLine ? tokenizer.lineBreakTokens(manifest.vocab_size) : undefined;
     const newlines = singleLine ? tokenizer.newlineTokens(manifest.vocab_size) : undefined;
@@ -192,7 +201,7 @@ export class LocalEngine implements InfillEngine {
     const contextMs = performance.now() - t0 - tokenizeMs;
     // All candidates in one batched run: every pass serves each row still writing.
     const { rows, forwards } = await sample(session, state, request.canvasLength, request.candidates ?? 1, request.sampler, {
-      special: manifest.special_tokens, shape: contexts.shape, lineBreakTokens: lineBreaks, newlineTokens: newlines, openingTokens, signal,
+      special: manifest.special_tokens, shape: contexts.shape, lineBreakTokens: lineBreaks, newlineTokens: newlines, openingTokens, signal, names, textBefore,
       timeBudgetEndsAt: request.timeBudgetMs === undefined ? undefined : t0 + request.timeBudgetMs,
     });
     const candidates = rows.map((r) => this.candidate(r, request.canvasLength, singleLine, healed));
@@ -210,6 +219,16 @@ export class LocalEngine implements InfillEngine {
       extraTokens: prompt.extraTokens,
       extraSkipped,
     };
+  }
+
+  /** The request's names as a NameBias; the last one is kept, since the language server sends the
+   *  same names for every keystroke in a region and spelling them costs a tokenizer call each. */
+  private nameBias(request: InfillRequest): NameBias | undefined {
+    const bonus = request.sampler.nameBias ?? 0;
+    if (bonus === 0 || (!request.names?.length && Object.keys(request.members ?? {}).length === 0)) return undefined;
+    const key = JSON.stringify([bonus, request.names ?? [], request.members ?? {}]);
+    if (this.lastNames?.key !== key) this.lastNames = { key, bias: new NameBias(request.names ?? [], bonus, this.tokenizer!, request.members) };
+    return this.lastNames.bias;
   }
 
   /** The completion is the canvas up to its first <|pad|>; its confidence the mean log-probability of those tokens. */

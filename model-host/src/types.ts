@@ -17,6 +17,8 @@ export interface SamplerOptions {
   singleLine?: boolean;
   /** Seed for temperature sampling; same seed, same output. */
   seed?: number;
+  /** Nats added to the tokens that spell more of one of the request's `names` (decoding/names.ts); 0 or unset: none. */
+  nameBias?: number;
 }
 
 export interface InfillRequest {
@@ -51,6 +53,13 @@ export interface InfillRequest {
    *  or an earlier request computed it); else leave it out, so that a cold request costs what it
    *  costs without it (the result says `extraSkipped`, and a prefill can warm it for the next). */
   extraContextWhenWarm?: boolean;
+  /** Identifiers other files of the workspace define (the language server's context sources):
+   *  the sampler favours spelling them by `sampler.nameBias`. They need no context pass, so they
+   *  count even when a cold request leaves extraContext out. */
+  names?: string[];
+  /** Per name the file binds to a whole workspace module, the names that module defines: after
+   *  `name.` the sampler favours those (by the same `sampler.nameBias`). */
+  members?: Record<string, string[]>;
 }
 
 export interface InfillCandidate {

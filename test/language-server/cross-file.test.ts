@@ -2,7 +2,9 @@
 // completion that needs a name defined only in another open file of the workspace gets it once
 // the cursor rests (the first ghost text at a cold cursor leaves the extra context out, so it
 // costs what it did; the warm-up after it computes it); typing after it still reuses the cached
-// context (the extra text is pinned); the status reports the tokens used; off means never.
+// context (the extra text is pinned); the status reports the tokens used; off means never. The
+// names the sources send (crossFile.nameBias, off for the first test so that it shows the model
+// reading the code) need no context pass: with them the cold completion already writes the name.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -53,7 +55,7 @@ describe('context from other files, real model', () => {
     await server.connection.sendRequest(InitializeRequest.type, {
       processId: process.pid, rootUri: pathToFileURL(root).href, workspaceFolders: [{ uri: pathToFileURL(root).href, name: 'ws' }],
       capabilities: { textDocument: { inlineCompletion: { dynamicRegistration: false } } },
-      initializationOptions: { modelPath: path.join(repoRoot, 'models/default'), debounceMs: 0, ghostTextBudgetMs: 0, cache: true, crossFile: true },
+      initializationOptions: { modelPath: path.join(repoRoot, 'models/default'), debounceMs: 0, ghostTextBudgetMs: 0, cache: true, crossFile: true, crossFileNameBias: 0 },
     });
     await server.connection.sendNotification(InitializedNotification.type, {});
     await server.waitForStatus((s) => s.state === 'ready', 180_000);
@@ -97,5 +99,15 @@ describe('context from other files, real model', () => {
     const without = await server.inline(uri('main.js'), cursor);
     assert.doesNotMatch(without[0]?.insertText as string ?? '', /^makeFrobnicatedWidget/, JSON.stringify(without));
     assert.equal(traces(server, uri('main.js')).at(-1)?.extraTokens, 0);
+  });
+
+  test('the names: a cold cursor after `module.` gets the module\'s name before any warm-up', async () => {
+    await server.configure({ crossFile: true, crossFileNameBias: 8 });
+    await server.open(uri('other.js'), 'javascript', main);
+    const lines = typedSoFar.split('\n');
+    const items = await server.inline(uri('other.js'), { line: lines.length - 1, character: lines[lines.length - 1].length }, { trigger: 'automatic' });
+    const [cold] = traces(server, uri('other.js'));
+    assert.equal(cold.extraSkipped, true, 'no extra context read');
+    assert.match(items[0]?.insertText as string ?? '', /^makeFrobnicatedWidget\(/, JSON.stringify(items));
   });
 });

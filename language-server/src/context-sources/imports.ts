@@ -47,28 +47,37 @@ export function moduleMatches(fileModule: string, imported: string): boolean {
 /**
  * The imports of a file: each local name bound by an import of a relative module (JS/TS) or of
  * any module (Python), mapped to that module's path (see resolveSpecifier). Side-effect imports
- * map '' to the module, so that the file still counts as imported.
+ * map '' to the module, so that the file still counts as imported. Names bound to a whole module
+ * (`const reply = require('./reply')`, `import * as x`, a default import, Python's `import x` and
+ * `from . import x`) are also added to `modules` when given: their members are that module's names.
  */
-export function importBindings(text: string, fromPath: string, languageId: string): Map<string, string[]> {
+export function importBindings(text: string, fromPath: string, languageId: string, modules?: Set<string>): Map<string, string[]> {
   const python = languageId === 'python';
   const out = new Map<string, string[]>();
-  const bind = (names: string, spec: string) => {
+  const bind = (names: string, spec: string, whole = false) => {
     const target = resolveSpecifier(fromPath, spec, python);
     if (target === undefined) return;
     const list = names.split(',').map((n) => n.trim().split(/\s+as\s+|\s*:\s*/).pop()!.replace(/[{}()*\s]/g, '')).filter(Boolean);
     for (const name of list.length > 0 ? list : ['']) out.set(name, [...(out.get(name) ?? []), target]);
+    if (whole && list.length === 1) modules?.add(list[0]);
   };
   if (python) {
     for (const m of text.matchAll(/^[ \t]*from[ \t]+([.\w]+)[ \t]+import[ \t]+(\([^)]*\)|[^\n#]+)/gm)) {
       // `from . import x`: x is a module of that package.
-      if (/^\.+$/.test(m[1])) for (const n of m[2].replace(/[()]/g, '').split(',')) bind(n, `${m[1]}${n.trim().split(/\s+/)[0]}`);
+      if (/^\.+$/.test(m[1])) for (const n of m[2].replace(/[()]/g, '').split(',')) bind(n, `${m[1]}${n.trim().split(/\s+/)[0]}`, true);
       else bind(m[2], m[1]);
     }
-    for (const m of text.matchAll(/^[ \t]*import[ \t]+([\w.]+)(?:[ \t]+as[ \t]+(\w+))?/gm)) bind(m[2] ?? m[1].split('.')[0], m[1]);
+    for (const m of text.matchAll(/^[ \t]*import[ \t]+([\w.]+)(?:[ \t]+as[ \t]+(\w+))?/gm)) bind(m[2] ?? m[1].split('.')[0], m[1], true);
     return out;
   }
-  for (const m of text.matchAll(/(?:const|let|var)\s+(\{[^}]*\}|[\w$]+)\s*=\s*require\(\s*['"]([^'"]+)['"]\s*\)/g)) bind(m[1], m[2]);
-  for (const m of text.matchAll(/import\s+(?:type\s+)?([\w$\s{},*]+?)\s+from\s+['"]([^'"]+)['"]/g)) bind(m[1], m[2]);
+  for (const m of text.matchAll(/(?:const|let|var)\s+(\{[^}]*\}|[\w$]+)\s*=\s*require\(\s*['"]([^'"]+)['"]\s*\)/g)) bind(m[1], m[2], !m[1].startsWith('{'));
+  for (const m of text.matchAll(/import\s+(?:type\s+)?([\w$\s{},*]+?)\s+from\s+['"]([^'"]+)['"]/g)) {
+    // `import x, { a } from`: x is the module's default (a namespace often enough), a a name.
+    const whole = /^\s*(\*\s*as\s+)?([\w$]+)/.exec(m[1]);
+    if (whole) bind(whole[2], m[2], true);
+    const named = /\{[^}]*\}/.exec(m[1]);
+    if (named) bind(named[0], m[2]);
+  }
   for (const m of text.matchAll(/^\s*(?:import|require\()\s*['"]([^'"]+)['"]/gm)) bind('', m[1]);
   return out;
 }

@@ -17,7 +17,8 @@
 import { chunkFile, identifiers, type Chunk } from './chunks';
 import type { WorkspaceFilter } from './exclusions';
 import { importBindings, moduleMatches, modulePath, outlineChunk } from './imports';
-import { EXTRA_CHARS_PER_TOKEN, formatExtraContext, queryIdentifiers, selectChunks, type Candidate } from './select';
+import { definedNames } from './names';
+import { EXTRA_CHARS_PER_TOKEN, formatExtraContext, queryIdentifiers, selectChunks, type Candidate, type ScoredChunk } from './select';
 
 /** Documents the ring buffer keeps (open or recently edited). */
 export const MAX_FILES = 16;
@@ -42,6 +43,12 @@ export interface ExtraContext {
   chunks: number;
   /** The budget it was chosen for, in tokens (the engine's exact cut). */
   maxTokens: number;
+  /** Names the engine favours spelling (names.ts): what the cursor's file imports from the
+   *  workspace, then what the chosen chunks define. */
+  names: string[];
+  /** Per name bound to a whole module of the ring, the names that module defines: after `reply.`
+   *  one of reply.js's names comes next. Names cost no context tokens, so a module gives all of its. */
+  members: Record<string, string[]>;
 }
 
 interface FileEntry {
@@ -54,6 +61,10 @@ interface FileEntry {
   /** Its outline (null: it defines nothing recognisable) and, for the cursor's file, its imports; made on first use. */
   outline?: Chunk | null;
   imports?: Map<string, string[]>;
+  /** Of the imports, the names bound to a whole module (imports.ts). */
+  moduleImports?: Set<string>;
+  /** The names the file defines (names.ts), made on first use. */
+  names?: string[];
 }
 
 interface Pin {
@@ -122,22 +133,28 @@ export class ContextSources {
 
   /**
    * The extra context for a request in `uri` with the cursor on `line`: the pinned text while the
-   * cursor stays in its region, else chosen afresh. Undefined when off or nothing relevant.
+   * cursor stays in its region, else chosen afresh. Undefined when off or nothing relevant. With
+   * no token budget only the names come (they cost the model no context).
    */
   extraFor(uri: string, line: number, languageId: string, prefix: string, suffix: string, s: SourceSettings): ExtraContext | undefined {
-    if (!s.crossFile || s.crossFileTokens <= 0 || s.crossFileChunks <= 0) return undefined;
+    if (!s.crossFile) return undefined;
     const key = `${s.crossFileTokens}/${s.crossFileChunks}/${languageId}`;
     const pin = this.pins.get(uri);
     const switched = this.lastDocument !== undefined && this.lastDocument !== uri;
     this.lastDocument = uri;
-    if (pin && !switched && pin.settings === key && Math.abs(line - pin.line) <= REGION_LINES) return pin.extra.text ? pin.extra : undefined;
+    if (pin && !switched && pin.settings === key && Math.abs(line - pin.line) <= REGION_LINES) return worthSending(pin.extra);
     const definitions = this.definitions.get(uri) ?? [];
-    const query = queryIdentifiers(prefix, suffix);
-    const candidates = [...definitions, ...this.fileCandidates(uri), ...this.importedOutlines(uri, languageId, query)];
-    const chosen = selectChunks(candidates, query, s.crossFileChunks, s.crossFileTokens * EXTRA_CHARS_PER_TOKEN);
-    const extra = { text: formatExtraContext(chosen, languageId), chunks: chosen.length, maxTokens: s.crossFileTokens };
+    let chosen: ScoredChunk[] = [];
+    if (s.crossFileTokens > 0 && s.crossFileChunks > 0) {
+      const query = queryIdentifiers(prefix, suffix);
+      const candidates = [...definitions, ...this.fileCandidates(uri), ...this.importedOutlines(uri, languageId, query)];
+      chosen = selectChunks(candidates, query, s.crossFileChunks, s.crossFileTokens * EXTRA_CHARS_PER_TOKEN);
+    }
+    const names = new Set([...this.importedNames(uri, languageId), ...chosen.flatMap((c) => definedNames(c.text))]);
+    const extra = { text: formatExtraContext(chosen, languageId), chunks: chosen.length, maxTokens: s.crossFileTokens, names: [...names],
+      members: this.moduleMembers(uri, languageId) };
     this.pins.set(uri, { line, settings: key, extra, withDefinitions: definitions.length > 0 });
-    return extra.text ? extra : undefined;
+    return worthSending(extra);
   }
 
   /** Chunks of every file in the ring but `uri` itself (its own text is in the windows already). */
@@ -151,12 +168,42 @@ export class ContextSources {
     return out;
   }
 
+  /** The names `uri`'s text binds by importing workspace modules (imports.ts). */
+  private importedNames(uri: string, languageId: string): string[] {
+    return [...this.importsOf(uri, languageId)?.imports.keys() ?? []].filter((n) => n !== '');
+  }
+
+  /** For each name `uri` binds to a whole module that is in the ring, the names the module defines. */
+  private moduleMembers(uri: string, languageId: string): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    const self = this.importsOf(uri, languageId);
+    if (!self) return out;
+    for (const name of self.moduleImports) {
+      for (const f of this.files.values()) {
+        if (f.uri === uri || !self.imports.get(name)!.some((m) => moduleMatches(modulePath(f.path), m))) continue;
+        f.names ??= definedNames(f.text);
+        out[name] = f.names;
+        break;
+      }
+    }
+    return out;
+  }
+
+  /** The cursor file's imports, parsed once per version. */
+  private importsOf(uri: string, languageId: string): { imports: Map<string, string[]>; moduleImports: Set<string> } | undefined {
+    const self = this.files.get(uri);
+    if (!self) return undefined;
+    if (!self.imports || !self.moduleImports) {
+      self.moduleImports = new Set();
+      self.imports = importBindings(self.text, self.path, languageId, self.moduleImports);
+    }
+    return { imports: self.imports, moduleImports: self.moduleImports };
+  }
+
   /** Outlines of the ring's files that `uri`'s text imports, boosted (more when a bound name is near the cursor). */
   private importedOutlines(uri: string, languageId: string, query: ReadonlySet<string>): Candidate[] {
-    const self = this.files.get(uri);
-    if (!self) return [];
-    self.imports ??= importBindings(self.text, self.path, languageId);
-    if (self.imports.size === 0) return [];
+    const self = this.importsOf(uri, languageId);
+    if (!self || self.imports.size === 0) return [];
     const out: Candidate[] = [];
     for (const f of this.files.values()) {
       if (f.uri === uri) continue;
@@ -170,4 +217,9 @@ export class ContextSources {
     }
     return out;
   }
+}
+
+/** Extra context with something in it: text, or only names (an import whose file shares no chunk). */
+function worthSending(extra: ExtraContext): ExtraContext | undefined {
+  return extra.text !== '' || extra.names.length > 0 || Object.keys(extra.members).length > 0 ? extra : undefined;
 }

@@ -30,6 +30,7 @@
 import { CancelledError } from '../errors';
 import { drawTempered, pickToken, rankedAmong, rankedTokens, seededRandom, topK } from './logits';
 import { appendKv, passMask, repeatKv, selectRows, truncateKv, type KvShape } from './kv-cache';
+import type { NameBias } from './names';
 import type { ForwardOutput, KvCache } from '../model/session';
 import type { SamplerOptions } from '../types';
 import type { SpecialTokens } from '../model/manifest';
@@ -83,6 +84,10 @@ export interface SampleContext {
    *  `truncated`. Position 0 is decided before any pass, so every row keeps at least one token. */
   timeBudgetEndsAt?: number;
   signal?: AbortSignal;
+  /** Names from other files (names.ts): the pick at a row's first undecided position favours
+   *  tokens that spell more of one, after `textBefore` (the context's text, as healing left it). */
+  names?: NameBias;
+  textBefore?: string;
 }
 
 interface Row {
@@ -115,7 +120,8 @@ export async function sample(
   // count would make a roomy ceiling decode a short answer in fewer passes.
   const stepsPerBlock = Math.max(1, options.steps);
   const banned = bannedTokens(options, ctx);
-  const openers = firstTokens(context, candidates, options, banned(0), ctx.openingTokens);
+  const openers = firstTokens(context, candidates, options, banned(0), ctx.openingTokens,
+    ctx.names?.apply(context.lastLogits, 0, context.lastLogits.length, ctx.textBefore ?? '', '', ctx.openingTokens));
   const rows: Row[] = openers.map((_, r) => ({
     done: [], doneLogProbs: [], x: [], logProbs: [], steps: 0, random: seededRandom((options.seed ?? 0) + r),
     lastLogits: context.lastLogits, lastLogZ: context.lastLogZ, kvRow: r,
@@ -181,10 +187,15 @@ export async function sample(
         const masked = todo[b];
         if (masked.length === 0) return;
         r.steps++;
-        const picks = masked.map((p) => {
-          if (p === 0) return pickToken(r.lastLogits, 0, r.lastLogits.length, options.temperature, r.random, banned(lo), r.lastLogZ);
+        const picks = masked.map((p, i) => {
           const at = b * rowsPerInput + lead + p - 1;
-          return pickToken(out!.logits, at * out!.vocab, out!.vocab, options.temperature, r.random, banned(lo + p), out!.logZ?.[at]);
+          const row = p === 0 ? { logits: r.lastLogits, offset: 0, vocab: r.lastLogits.length, logZ: r.lastLogZ }
+            : { logits: out!.logits, offset: at * out!.vocab, vocab: out!.vocab, logZ: out!.logZ?.[at] };
+          // Names: only where everything before the position is decided (its first masked one).
+          const named = i === 0 && ctx.names
+            ? ctx.names.apply(row.logits, row.offset, row.vocab, ctx.textBefore ?? '', ctx.names.textOf([...r.done, ...r.x.slice(0, p)])) : undefined;
+          if (named) return pickToken(named, 0, row.vocab, options.temperature, r.random, banned(lo + p));
+          return pickToken(row.logits, row.offset, row.vocab, options.temperature, r.random, banned(lo + p), row.logZ);
         });
         // The end is decided from the left: <|pad|> may be committed only at the first masked
         // position, so a confident guess that the middle is short cannot cut it before it is written.
@@ -212,17 +223,20 @@ export async function sample(
  * The first token of each row, committed before any pass: the context's last logits predict it
  * (nothing in the block can change them), and it is the choice that most separates candidates.
  * Row 0 takes the greedy (or, with a temperature, the sampled) token, row r the r-th most likely;
- * with token healing, among the `opening` tokens only.
+ * with token healing, among the `opening` tokens only; with names, from the `named` logits.
  */
-function firstTokens(context: ContextState, candidates: number, options: SamplerOptions, banned: ReadonlySet<number>, opening?: readonly number[]) {
-  const logits = context.lastLogits;
+function firstTokens(
+  context: ContextState, candidates: number, options: SamplerOptions, banned: ReadonlySet<number>, opening?: readonly number[], named?: Float32Array,
+) {
+  const logits = named ?? context.lastLogits;
+  const logZ = named ? undefined : context.lastLogZ;
   const random = seededRandom(options.seed ?? 0);
   if (opening) {
     const all = rankedAmong(logits, opening);
     const sampled = options.temperature === 0 ? all[0] : drawTempered(all, options.temperature, random);
     return [sampled, ...all.filter((t) => t.id !== sampled.id)].slice(0, candidates);
   }
-  const ranked = rankedTokens(logits, 0, logits.length, banned, candidates, context.lastLogZ);
+  const ranked = rankedTokens(logits, 0, logits.length, banned, candidates, logZ);
   if (options.temperature === 0) return ranked;
   const sampled = pickToken(logits, 0, logits.length, options.temperature, random, banned);
   return [sampled, ...ranked.filter((t) => t.id !== sampled.id)].slice(0, candidates);

@@ -33,6 +33,8 @@ export class CodeTokenizer {
   /** The vocabulary's strings, sorted, and their ids (for tokensStartingWith). */
   private readonly sortedStrings: string[];
   private readonly sortedIds: number[];
+  /** Single tokens' texts, decoded once each (tokenText). */
+  private readonly texts = new Map<number, string>();
 
   /** `tokenizerJson` is the parsed tokenizer.json; `special` the ids from model.json. */
   constructor(tokenizerJson: object, readonly special: SpecialTokens) {
@@ -133,6 +135,34 @@ export class CodeTokenizer {
   tokensStartingWith(word: string): number[] {
     if (!/^ ?\w+$/.test(word)) throw new Error(`not a word: ${JSON.stringify(word)}`);
     const key = word.replace(/^ /, 'Ġ');
+    const ids: number[] = [];
+    for (let i = this.firstAtOrAfter(key); i < this.sortedStrings.length && this.sortedStrings[i].startsWith(key); i++) ids.push(this.sortedIds[i]);
+    return ids;
+  }
+
+  /** One token's text (special tokens: ''), decoded once and kept. */
+  tokenText(id: number): string {
+    let text = this.texts.get(id);
+    if (text === undefined) {
+      text = this.decode([id]);
+      this.texts.set(id, text);
+    }
+    return text;
+  }
+
+  /**
+   * The id of the one token whose text is exactly `word` (letters, digits, _ and $, after at most
+   * one space), or undefined: the pieces names.ts looks up to spell a name token by token.
+   */
+  wordPieceId(word: string): number | undefined {
+    if (!/^ ?[\w$]+$/.test(word)) return undefined;
+    const key = word.replace(/^ /, 'Ġ');
+    const i = this.firstAtOrAfter(key);
+    return this.sortedStrings[i] === key ? this.sortedIds[i] : undefined;
+  }
+
+  /** The index of the first vocabulary string not below `key` (binary search). */
+  private firstAtOrAfter(key: string): number {
     const strings = this.sortedStrings;
     let lo = 0;
     let hi = strings.length;
@@ -141,9 +171,7 @@ export class CodeTokenizer {
       if (strings[mid] < key) lo = mid + 1;
       else hi = mid;
     }
-    const ids: number[] = [];
-    for (let i = lo; i < strings.length && strings[i].startsWith(key); i++) ids.push(this.sortedIds[i]);
-    return ids;
+    return lo;
   }
 
   isSpecial(id: number): boolean {
