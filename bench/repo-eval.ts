@@ -7,7 +7,7 @@
 //   typed:  a keystroke later, the context cached.
 // Exact match and edit similarity of the first and the rested completion, each step's latency,
 // context tokens and the K/V bytes a document keeps.
-//   node out/bench/repo-eval.js [--holes bench/holes-repo.jsonl.gz] [--limit N] [--budgets 256,512] [--chunks 4] [--name-bias 0,8]
+//   node out/bench/repo-eval.js [--holes bench/holes-repo.jsonl.gz] [--limit N] [--budgets 256,512] [--chunks 4] [--name-bias 0,4]
 //                               [--ordinary] [--dump F.jsonl]
 // --name-bias: a mode per value and budget (sampler.nameBias, with the sources' names; a budget of 0
 // sends the names without code); --ordinary: a random

@@ -24,7 +24,10 @@ export function watchDefinitions(client: () => LanguageClient | undefined): vsco
   let last = '';
   const ask = async (editor: vscode.TextEditor) => {
     const c = client();
-    const enabled = vscode.workspace.getConfiguration(SETTINGS_SECTION).get<boolean>(SETTINGS.crossFile.key, SETTINGS.crossFile.default);
+    const config = vscode.workspace.getConfiguration(SETTINGS_SECTION);
+    // No code budget (names only): the definitions would never be shown to the model.
+    const enabled = config.get<boolean>(SETTINGS.crossFile.key, SETTINGS.crossFile.default)
+      && config.get<number>(SETTINGS.crossFileTokens.key, SETTINGS.crossFileTokens.default) > 0;
     if (!c || !enabled || editor.document.uri.scheme !== 'file') return;
     const doc = editor.document;
     const line = editor.selection.active.line;

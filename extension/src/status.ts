@@ -43,6 +43,7 @@ export class StatusBar implements vscode.Disposable {
       tokensPerSecond: s.tokensPerSecond ?? (sameRun ? this.view.tokensPerSecond : undefined),
       crossFileTokens: s.crossFileTokens ?? (sameRun ? this.view.crossFileTokens : undefined),
       crossFileChunks: s.crossFileChunks ?? (sameRun ? this.view.crossFileChunks : undefined),
+      crossFileNames: s.crossFileNames ?? (sameRun ? this.view.crossFileNames : undefined),
       clientDisabled: this.view.clientDisabled,
     };
     this.render();
@@ -85,11 +86,7 @@ export class StatusBar implements vscode.Disposable {
         lines.push(`Last completion: ${Math.round(v.lastLatencyMs)} ms${speed}`);
       }
       // How much code from other files the last completion read (diffusionInfill.crossFile.*).
-      if (v.crossFileTokens !== undefined) {
-        lines.push(v.crossFileTokens > 0
-          ? `Context from other files: ${v.crossFileTokens} tokens in ${v.crossFileChunks ?? 0} chunk${v.crossFileChunks === 1 ? '' : 's'}`
-          : 'Context from other files: none');
-      }
+      if (v.crossFileTokens !== undefined) lines.push(`Context from other files: ${crossFileLine(v.crossFileTokens, v.crossFileChunks ?? 0, v.crossFileNames ?? 0)}`);
       lines.push('Click for options.');
       item.tooltip = lines.join('\n');
     }
@@ -105,4 +102,12 @@ export class StatusBar implements vscode.Disposable {
 
 function formatSpeed(tps: number): string {
   return tps >= 10 ? String(Math.round(tps)) : tps.toFixed(1);
+}
+
+/** What the last completion read from other files: code, and the names its sampler favoured. */
+function crossFileLine(tokens: number, chunks: number, names: number): string {
+  const parts: string[] = [];
+  if (tokens > 0) parts.push(`${tokens} tokens in ${chunks} chunk${chunks === 1 ? '' : 's'}`);
+  if (names > 0) parts.push(`${names} name${names === 1 ? '' : 's'}`);
+  return parts.length > 0 ? parts.join(', ') : 'none';
 }

@@ -147,7 +147,7 @@ export class ModelService {
       this.failures = 0;
       this.noteDevice(result.device);
       this.reportLatency(latencyMs, result.candidates.reduce((sum, c) => sum + c.tokens, 0),
-        { crossFileTokens: result.extraTokens ?? 0, crossFileChunks: result.extraTokens ? extra?.chunks ?? 0 : 0 });
+        { crossFileTokens: result.extraTokens ?? 0, crossFileChunks: result.extraTokens ? extra?.chunks ?? 0 : 0, crossFileNames: namesOffered(extra, request) });
       if (TRACE) {
         // One line per answered request (DIFFUSION_INFILL_TRACE=1): the benches read the breakdown from it.
         const mode = request.sampler.singleLine ? 'single-line' : 'multi-line';
@@ -208,7 +208,7 @@ export class ModelService {
   }
 
   /** After each completion: the latency and speed the status bar shows, and how much code from other files it read. */
-  private reportLatency(latencyMs: number, tokens: number, crossFile: { crossFileTokens: number; crossFileChunks: number }): void {
+  private reportLatency(latencyMs: number, tokens: number, crossFile: { crossFileTokens: number; crossFileChunks: number; crossFileNames: number }): void {
     if (this.state !== 'ready') return;
     const tokensPerSecond = latencyMs > 0 ? Math.round((tokens / latencyMs) * 1000 * 10) / 10 : 0;
     this.report({ ...this.status(), lastLatencyMs: Math.round(latencyMs), tokensPerSecond, ...crossFile });
@@ -281,3 +281,9 @@ export class ModelService {
 
 /** Per-request breakdown lines in the log, for benches, tests and bug reports (off unless set). */
 export const TRACE = process.env.DIFFUSION_INFILL_TRACE === '1';
+
+/** How many names from other files the request's sampler favoured (none when the bias is off). */
+function namesOffered(extra: ExtraContext | undefined, request: InfillRequest): number {
+  if (!extra || !request.sampler.nameBias) return 0;
+  return extra.names.length + Object.values(extra.members).reduce((sum, list) => sum + list.length, 0);
+}

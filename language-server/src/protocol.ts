@@ -98,24 +98,25 @@ export const SETTINGS = {
   crossFile: {
     key: 'crossFile.enable',
     type: 'boolean',
-    // Off until a shipped model gains from it: on the repository-level holes the default writes the other file's
-    // name no more often with it, and each cursor rest costs a prefill of the extra context (docs/quality.md).
-    default: false,
-    markdownDescription: 'Show the model code from other files of the workspace: chunks of open and recently edited files that '
-      + 'share names with the code around the cursor, the outlines of the ones this file imports, and the definitions of names '
-      + 'near the cursor. Only workspace files, '
-      + 'not matched by `files.exclude` or `.gitignore`, up to 512 KB; nothing leaves your machine. '
-      + 'Off by default: the shipped model does not complete better with it yet.',
+    // On, with no code budget: the names alone lift the repository-level holes and leave other lines as they were;
+    // code from other files does not help the shipped model yet and costs a prefill at each cursor rest (docs/quality.md).
+    default: true,
+    markdownDescription: 'Use other files of the workspace: the names they define (the modules this file imports) and, with '
+      + 'a token budget (`crossFile.maxTokens`), their code: chunks of open and recently edited files that share names with the '
+      + 'code around the cursor, the outlines of the ones this file imports, and the definitions of names near the cursor. '
+      + 'Only workspace files, not matched by `files.exclude` or `.gitignore`, up to 512 KB; nothing leaves your machine.',
   },
   crossFileTokens: {
     key: 'crossFile.maxTokens',
     type: 'integer',
-    default: 256,
+    // No code by default: the shipped model completes the repository-level holes no better with 256 tokens of it,
+    // and ordinary lines worse (docs/quality.md).
+    default: 0,
     minimum: 0,
     maximum: 2048,
     markdownDescription: 'Most tokens of code from other files placed before the context. More finds more names but makes the '
       + 'first completion in a region slower and each cached document larger. `0` sends no code, only the names other files '
-      + 'define (see `crossFile.nameBias`), which cost nothing.',
+      + 'define (see `crossFile.nameBias`), which cost nothing. The shipped model does not complete better with code yet.',
   },
   crossFileChunks: {
     key: 'crossFile.maxChunks',
@@ -128,9 +129,9 @@ export const SETTINGS = {
   crossFileNameBias: {
     key: 'crossFile.nameBias',
     type: 'number',
-    // Chosen on the development holes (bench/repo-holes.sh dev), not the measured ones: 8 wrote the other
-    // file's name in 27% of holes (4: 25-27%, none: 17%) with the best edit similarity (docs/quality.md).
-    default: 8,
+    // Chosen on the development set (bench/repo-holes.sh dev), not the measured one: 4 wrote the other file's name as
+    // often as 8 (24% and 26% of holes, none: 13%) and left ordinary lines alone, where 8 lost 1.8 points (docs/quality.md).
+    default: 4,
     minimum: 0,
     maximum: 16,
     markdownDescription: 'How strongly a completion prefers the names other files define (the functions, classes and constants '
@@ -182,9 +183,11 @@ export interface ServerStatusParams {
   deviceReason?: string;
   lastLatencyMs?: number;
   tokensPerSecond?: number;
-  /** Code from other files in the last completion's context: tokens and chunks (crossFile settings). */
+  /** Code from other files in the last completion's context: tokens and chunks (crossFile settings),
+   *  and the names other files define that its sampler favoured (crossFile.nameBias). */
   crossFileTokens?: number;
   crossFileChunks?: number;
+  crossFileNames?: number;
   /** Set when state is 'error': one sentence a user can act on. */
   message?: string;
 }

@@ -55,7 +55,7 @@ describe('context from other files, real model', () => {
     await server.connection.sendRequest(InitializeRequest.type, {
       processId: process.pid, rootUri: pathToFileURL(root).href, workspaceFolders: [{ uri: pathToFileURL(root).href, name: 'ws' }],
       capabilities: { textDocument: { inlineCompletion: { dynamicRegistration: false } } },
-      initializationOptions: { modelPath: path.join(repoRoot, 'models/default'), debounceMs: 0, ghostTextBudgetMs: 0, cache: true, crossFile: true, crossFileNameBias: 0 },
+      initializationOptions: { modelPath: path.join(repoRoot, 'models/default'), debounceMs: 0, ghostTextBudgetMs: 0, cache: true, crossFile: true, crossFileTokens: 256, crossFileNameBias: 0 },
     });
     await server.connection.sendNotification(InitializedNotification.type, {});
     await server.waitForStatus((s) => s.state === 'ready', 180_000);
@@ -109,5 +109,8 @@ describe('context from other files, real model', () => {
     const [cold] = traces(server, uri('other.js'));
     assert.equal(cold.extraSkipped, true, 'no extra context read');
     assert.match(items[0]?.insertText as string ?? '', /^makeFrobnicatedWidget\(/, JSON.stringify(items));
+    // The status bar's line says the names were there though no code was.
+    const status = await server.waitForStatus((s) => (s.crossFileNames ?? 0) > 0, 10_000);
+    assert.equal(status.crossFileTokens, 0);
   });
 });
