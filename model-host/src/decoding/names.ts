@@ -98,15 +98,15 @@ export class NameBias {
   }
 
   /** The module whose member `before` is writing (`reply.` or `reply.se`), when its names are known. */
-  memberOf(before: string): string | undefined {
+  private memberOf(before: string): string | undefined {
     const m = MEMBER_END.exec(before);
     return m && this.members.has(m[1]) ? m[1] : undefined;
   }
 
-  /** The ids that write more of some name after `before` (the text the position follows). */
-  tokensAfter(before: string): Int32Array {
+  /** The ids that write more of some name after `before` (the text the position follows);
+   *  `module`: the one whose member `before` is writing (memberOf). */
+  tokensAfter(before: string, module = this.memberOf(before)): Int32Array {
     const partial = WORD_END.exec(before)![0];
-    const module = this.memberOf(before);
     const key = `${module ?? ''}.${partial}`;
     let ids = this.pieces.get(key);
     if (!ids) {
@@ -188,14 +188,15 @@ export class NameBias {
     // A new word only as the completion's first or a module's member (on the development holes at
     // +8, favouring every word start lost edit similarity: 28.9% against 34.7%).
     const text = before + written;
-    if (/[\w$]/.test(written) && !/[\w$]$/.test(written) && !this.memberOf(text)) return undefined;
-    const ids = this.tokensAfter(text);
-    if (ids.length === 0 || this.bonus === 0) return undefined;
+    const module = this.memberOf(text);
+    if (this.bonus === 0 || (!module && /[\w$]/.test(written) && !/[\w$]$/.test(written))) return undefined;
+    const ids = this.tokensAfter(text, module);
+    if (ids.length === 0) return undefined;
     // At a new word outside a module's members, the model decides that a name comes, the names
     // only which one: where its own best token is punctuation or a keyword (a statement's
     // `return`, `if`, `const`), nothing is added. A word already started as a name goes on.
     const partial = WORD_END.exec(text)![0];
-    if (partial === '' && !this.memberOf(text) && !this.wantsAName(logits, offset, vocab, allowed)) return undefined;
+    if (partial === '' && !module && !this.wantsAName(logits, offset, vocab, allowed)) return undefined;
     // A name left half-written ("makeFrobnam") names nothing; one not started may still be right.
     const bonus = partial === '' ? this.bonus : INSIDE_A_NAME * this.bonus;
     const row = logits.slice(offset, offset + vocab);
