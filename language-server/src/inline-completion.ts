@@ -66,6 +66,12 @@ export function toItems(
   return completions.map((c) => ({ insertText: toEol(c.text, context.eol), range: { start, end } }));
 }
 
+/** The first item's text, short, for the trace. */
+function firstText(items: readonly InlineCompletionItem[]): string | undefined {
+  const text = items[0]?.insertText;
+  return typeof text === 'string' ? text.slice(0, 80) : undefined;
+}
+
 export async function provideInlineCompletions(
   params: InlineCompletionParams,
   token: CancellationToken,
@@ -75,7 +81,7 @@ export async function provideInlineCompletions(
   // Why a request got what it got: an empty answer has many causes, and VS Code asks again only on the next edit.
   const outcome = (what: string, items: InlineCompletionItem[] = []): InlineCompletionItem[] => {
     deps.trace?.(`[trace] ${JSON.stringify({ kind: 'inline', version: document?.version, position: params.position,
-      trigger: params.context?.triggerKind, outcome: what, items: items.length })}`);
+      trigger: params.context?.triggerKind, outcome: what, items: items.length, first: firstText(items) })}`);
     return items;
   };
   if (!document) return outcome('no such document');

@@ -88,10 +88,25 @@ async function step(name: string, body: () => Promise<void>): Promise<void> {
     // CI shows the test's output only: the end of the server's log goes with the error.
     const serverLog = kept.find((f) => f.endsWith('Diffusion-Infill.log'));
     if (serverLog && e instanceof Error) {
-      e.message += `\n--- the end of the server's log ---\n${fs.readFileSync(serverLog, 'utf8').split('\n').slice(-40).join('\n')}`;
+      const log = fs.readFileSync(serverLog, 'utf8').split('\n');
+      // CI's record keeps the start of a message: the requests' outcomes first, in one line.
+      e.message = `server: ${traceSummary(log)}\n${e.message}\n--- the end of the server's log ---\n${log.slice(-40).join('\n')}`;
     }
     throw e;
   }
+}
+
+/** The last requests of the server's trace, one short entry each (DIFFUSION_INFILL_TRACE). */
+function traceSummary(log: readonly string[]): string {
+  const entries = log.filter((l) => l.includes('[trace] ')).map((l) => {
+    try {
+      const t = JSON.parse(l.slice(l.indexOf('[trace] ') + 8)) as { kind: string; outcome?: string; first?: string; version?: number; ms?: number; latencyMs?: number };
+      return t.kind === 'inline' ? `inline v${t.version}: ${t.outcome}${t.first === undefined ? '' : ` ${JSON.stringify(t.first)}`}` : `${t.kind} ${Math.round(t.latencyMs ?? t.ms ?? 0)} ms`;
+    } catch {
+      return 'unreadable trace';
+    }
+  });
+  return entries.length ? entries.slice(-12).join('; ') : 'no request traced';
 }
 
 const filePath = (): string => path.join(workspace, FILE);

@@ -78,3 +78,28 @@ test('sources: the names a cursor gets are its file\'s imports and the chunks\' 
   assert.equal(sources.extraFor(uri('lib/app.js'), 4, 'javascript', app.slice(0, at), app.slice(at), { crossFile: false, crossFileTokens: 256, crossFileChunks: 4 }),
     undefined, 'off: nothing');
 });
+
+test('sources, Python: names from the workspace\'s modules only, not the standard library\'s or a package\'s', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'di-names-py-'));
+  const uri = (rel: string) => pathToFileURL(path.join(root, rel)).href;
+  // On disk and never opened: a top-level module, a package beside the importer, a src/ layout one.
+  for (const [rel, text] of [['helpers.py', 'def slugify(s):\n    pass\n'], ['app/store/__init__.py', 'class Store:\n    pass\n'],
+    ['src/billing.py', 'def invoice(x):\n    pass\n']]) {
+    fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+    fs.writeFileSync(path.join(root, rel), text);
+  }
+  const filter = new WorkspaceFilter();
+  filter.setRoots([pathToFileURL(root).href]);
+  const sources = new ContextSources(filter);
+  // Open only: the models module of the importer's package.
+  sources.update(uri('app/models.py'), 'class User:\n    pass\n', 1);
+  const main = [
+    'import re', 'import os.path', 'from collections import Counter, OrderedDict', 'import numpy as np',
+    'from helpers import slugify', 'from .models import User', 'import store', 'from billing import invoice', '', 'def run():', '    ', '',
+  ].join('\n');
+  sources.update(uri('app/main.py'), main, 1);
+  const at = main.indexOf('    \n') + 4;
+  const extra = sources.extraFor(uri('app/main.py'), 10, 'python', main.slice(0, at), main.slice(at), { crossFile: true, crossFileTokens: 0, crossFileChunks: 0 });
+  assert.deepEqual(extra?.names.sort(), ['User', 'invoice', 'slugify', 'store']);
+  fs.rmSync(root, { recursive: true, force: true });
+});

@@ -9,7 +9,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** Files larger than this give no context: generated or data files, and slow to chunk. */
 export const MAX_FILE_BYTES = 512 * 1024;
@@ -95,6 +95,22 @@ export class WorkspaceFilter {
     if (matches(this.exclude, rel)) return undefined;
     if (matches(this.gitignore(root), rel)) return undefined;
     return rel;
+  }
+
+  /** Whether one of `rels` (paths relative to a workspace folder) is a file there that may give context. */
+  fileExists(rels: readonly string[]): boolean {
+    for (const root of this.roots) {
+      for (const rel of rels) {
+        const file = path.join(root, rel);
+        try {
+          const stat = fs.statSync(file);
+          if (stat.isFile() && this.allowed(pathToFileURL(file).href, stat.size) !== undefined) return true;
+        } catch {
+          // Not there: the next one.
+        }
+      }
+    }
+    return false;
   }
 
   private gitignore(root: string): Rule[] {

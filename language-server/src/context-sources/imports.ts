@@ -34,6 +34,14 @@ function resolveSpecifier(fromPath: string, spec: string, python: boolean): stri
   return parts.join('/');
 }
 
+/** The files (relative to a workspace folder) that may hold the Python module `module` (a path from
+ *  importBindings) imported in `fromPath`: at the folder's top, under src/, or beside the importer. */
+export function pythonModuleFiles(module: string, fromPath: string): string[] {
+  const dir = fromPath.split('/').slice(0, -1).join('/');
+  const places = [module, `src/${module}`, ...(dir ? [`${dir}/${module}`] : [])];
+  return places.flatMap((m) => [`${m}.py`, `${m}/__init__.py`]);
+}
+
 /** A file's path without its extension, and without a trailing `/index` or `/__init__`. */
 export function modulePath(path: string): string {
   return path.replace(/\.(m?[jt]sx?|c[jt]s|py)$/, '').replace(/\/(index|__init__)$/, '');

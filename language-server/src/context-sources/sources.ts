@@ -16,7 +16,7 @@
 
 import { chunkFile, identifiers, type Chunk } from './chunks';
 import type { WorkspaceFilter } from './exclusions';
-import { importBindings, moduleMatches, modulePath, outlineChunk } from './imports';
+import { importBindings, moduleMatches, modulePath, outlineChunk, pythonModuleFiles } from './imports';
 import { definedNames } from './names';
 import { EXTRA_CHARS_PER_TOKEN, formatExtraContext, queryIdentifiers, selectChunks, type Candidate, type ScoredChunk } from './select';
 
@@ -196,8 +196,33 @@ export class ContextSources {
     if (!self.imports || !self.moduleImports) {
       self.moduleImports = new Set();
       self.imports = importBindings(self.text, self.path, languageId, self.moduleImports);
+      if (languageId === 'python') this.keepWorkspaceModules(self);
     }
     return { imports: self.imports, moduleImports: self.moduleImports };
+  }
+
+  /** A Python import names any module, the standard library's and installed packages' too: only
+   *  those that are a file of the workspace (open in the ring, or on disk) stay. Their names are
+   *  what the model cannot know; `Counter` from collections it knows, and favouring it made the
+   *  sample's `total = ` write `Counter(...)`. */
+  private keepWorkspaceModules(self: FileEntry): void {
+    const local = new Map<string, boolean>();
+    const isLocal = (m: string): boolean => {
+      let found = local.get(m);
+      if (found === undefined) {
+        found = [...this.files.values()].some((f) => moduleMatches(modulePath(f.path), m)) || this.filter.fileExists(pythonModuleFiles(m, self.path));
+        local.set(m, found);
+      }
+      return found;
+    };
+    for (const [name, modules] of self.imports!) {
+      const kept = modules.filter(isLocal);
+      if (kept.length > 0) self.imports!.set(name, kept);
+      else {
+        self.imports!.delete(name);
+        self.moduleImports!.delete(name);
+      }
+    }
   }
 
   /** Outlines of the ring's files that `uri`'s text imports, boosted (more when a bound name is near the cursor). */
