@@ -9,7 +9,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
 /** Files larger than this give no context: generated or data files, and slow to chunk. */
 export const MAX_FILE_BYTES = 512 * 1024;
@@ -89,12 +89,7 @@ export class WorkspaceFilter {
     } catch {
       return undefined;
     }
-    const root = this.roots.filter((r) => file.startsWith(r + path.sep)).sort((a, b) => b.length - a.length)[0];
-    if (!root) return undefined;
-    const rel = path.relative(root, file).split(path.sep).join('/');
-    if (matches(this.exclude, rel)) return undefined;
-    if (matches(this.gitignore(root), rel)) return undefined;
-    return rel;
+    return this.relativePath(file);
   }
 
   /** Whether one of `rels` (paths relative to a workspace folder) is a file there that may give context. */
@@ -104,13 +99,23 @@ export class WorkspaceFilter {
         const file = path.join(root, rel);
         try {
           const stat = fs.statSync(file);
-          if (stat.isFile() && this.allowed(pathToFileURL(file).href, stat.size) !== undefined) return true;
+          if (stat.isFile() && stat.size <= this.maxBytes && this.relativePath(file) !== undefined) return true;
         } catch {
           // Not there: the next one.
         }
       }
     }
     return false;
+  }
+
+  /** An absolute path's path relative to its workspace folder, unless outside them or excluded. */
+  private relativePath(file: string): string | undefined {
+    const root = this.roots.filter((r) => file.startsWith(r + path.sep)).sort((a, b) => b.length - a.length)[0];
+    if (!root) return undefined;
+    const rel = path.relative(root, file).split(path.sep).join('/');
+    if (matches(this.exclude, rel)) return undefined;
+    if (matches(this.gitignore(root), rel)) return undefined;
+    return rel;
   }
 
   private gitignore(root: string): Rule[] {

@@ -196,7 +196,7 @@ export class ContextSources {
     if (!self.imports || !self.moduleImports) {
       self.moduleImports = new Set();
       self.imports = importBindings(self.text, self.path, languageId, self.moduleImports);
-      if (languageId === 'python') this.keepWorkspaceModules(self);
+      if (languageId === 'python') this.keepWorkspaceModules(self.imports, self.moduleImports, self.path);
     }
     return { imports: self.imports, moduleImports: self.moduleImports };
   }
@@ -205,22 +205,22 @@ export class ContextSources {
    *  those that are a file of the workspace (open in the ring, or on disk) stay. Their names are
    *  what the model cannot know; `Counter` from collections it knows, and favouring it made the
    *  sample's `total = ` write `Counter(...)`. */
-  private keepWorkspaceModules(self: FileEntry): void {
+  private keepWorkspaceModules(imports: Map<string, string[]>, moduleImports: Set<string>, fromPath: string): void {
     const local = new Map<string, boolean>();
     const isLocal = (m: string): boolean => {
       let found = local.get(m);
       if (found === undefined) {
-        found = [...this.files.values()].some((f) => moduleMatches(modulePath(f.path), m)) || this.filter.fileExists(pythonModuleFiles(m, self.path));
+        found = [...this.files.values()].some((f) => moduleMatches(modulePath(f.path), m)) || this.filter.fileExists(pythonModuleFiles(m, fromPath));
         local.set(m, found);
       }
       return found;
     };
-    for (const [name, modules] of self.imports!) {
+    for (const [name, modules] of imports) {
       const kept = modules.filter(isLocal);
-      if (kept.length > 0) self.imports!.set(name, kept);
+      if (kept.length > 0) imports.set(name, kept);
       else {
-        self.imports!.delete(name);
-        self.moduleImports!.delete(name);
+        imports.delete(name);
+        moduleImports.delete(name);
       }
     }
   }
